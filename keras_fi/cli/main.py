@@ -1,0 +1,65 @@
+"""Entry point of the ``keras-fi`` console script."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+
+from keras_fi.errors import KerasFIError
+from keras_fi.version import __version__
+
+# Subcommand modules, in the order `keras-fi --help` lists them.
+SUBCOMMANDS = (
+    "keras_fi.cli.interpolate",
+    "keras_fi.cli.train",
+    "keras_fi.cli.evaluate",
+    "keras_fi.cli.presets",
+    "keras_fi.cli.export",
+)
+
+
+class CLIError(KerasFIError):
+    """A user-facing error of the command line itself (bad flag combination and the like)."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="keras-fi",
+        description="Video frame interpolation with 3-D Fourier convolutions (Keras 3).",
+    )
+    parser.add_argument("--version", action="version", version=f"keras-fi {__version__}")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for module_name in SUBCOMMANDS:
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as error:
+            if error.name == module_name:  # subcommand not written yet
+                continue
+            raise
+        module.add_parser(subparsers)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    # keras_fi trains and serves on JAX by default; an explicit KERAS_BACKEND wins.
+    os.environ.setdefault("KERAS_BACKEND", "jax")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 0
+    try:
+        return int(args.func(args) or 0)
+    except (KerasFIError, FileNotFoundError, FileExistsError, IsADirectoryError) as error:
+        print(f"keras-fi {args.command}: error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"keras-fi {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

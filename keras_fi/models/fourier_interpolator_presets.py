@@ -1,0 +1,37 @@
+"""Architectures of the built-in presets; trained weights live in ``keras_fi/presets/<name>/``."""
+
+# name -> constructor arguments and a one-line description.
+ARCHITECTURES = {
+    "tiny": {
+        "description": "Tiny motion model (< 200k parameters) for tests and CPU experiments.",
+        "config": {
+            "encoder_filters": [8, 16, 32],
+            "num_blocks": 1,
+            "motion": True,
+        },
+    },
+    "small": {
+        "description": "Small motion model: flow + blend head over 3-D FFC features at 1/8 scale.",
+        "config": {
+            "encoder_filters": [16, 32, 64],
+            "num_blocks": 2,
+            "motion": True,
+        },
+    },
+    "base": {
+        "description": "Base motion model: wider encoder/decoder and four FFC blocks.",
+        "config": {
+            "encoder_filters": [24, 48, 96],
+            "num_blocks": 4,
+            "motion": True,
+        },
+    },
+    "direct_small": {
+        "description": "The notebook's direct synthesis (no motion head): residual over the blend.",
+        "config": {
+            "encoder_filters": [16, 32, 64],
+            "num_blocks": 2,
+            "motion": False,
+        },
+    },
+}

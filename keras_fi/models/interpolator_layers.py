@@ -1,0 +1,101 @@
+"""Building blocks of :class:`~keras_fi.models.FourierInterpolator`: resampling and flow heads."""
+
+from __future__ import annotations
+
+import keras
+from keras import ops
+
+
+def upsample2x(x):
+    """Bilinear ×2 upsampling (half-pixel centres, edge replicate) of (batch, h, w, c).
+
+    Written with slices and reshapes so it also works when height and width are unknown until run
+    time (a TensorFlow SavedModel that serves any frame size).
+    """
+    x = _upsample_axis(x, axis=1)
+    return _upsample_axis(x, axis=2)
+
+
+def _upsample_axis(x, axis):
+    shape = ops.shape(x)
+    if axis == 1:
+        padded = ops.concatenate([x[:, :1], x, x[:, -1:]], axis=1)
+        before, centre, after = padded[:, :-2], padded[:, 1:-1], padded[:, 2:]
+    else:
+        padded = ops.concatenate([x[:, :, :1], x, x[:, :, -1:]], axis=2)
+        before, centre, after = padded[:, :, :-2], padded[:, :, 1:-1], padded[:, :, 2:]
+    even = 0.25 * before + 0.75 * centre
+    odd = 0.75 * centre + 0.25 * after
+    stacked = ops.stack([even, odd], axis=axis + 1)
+    new_shape = [shape[0], shape[1], shape[2], shape[3]]
+    new_shape[axis] = shape[axis] * 2
+    return ops.reshape(stacked, new_shape)
+
+
+def downsample2x(x):
+    """2×2 average pooling (sizes must be even; the interpolator pads its input to make them so)."""
+    return ops.average_pool(x, pool_size=2, strides=2, padding="valid")
+
+
+def time_plane(time, like):
+    """A (batch, h, w, 1) plane holding each example's ``time``, shaped like ``like``."""
+    shape = ops.shape(like)
+    plane = ops.ones((shape[0], shape[1], shape[2], 1), dtype=like.dtype)
+    return plane * ops.cast(ops.reshape(time, (-1, 1, 1, 1)), like.dtype)
+
+
+@keras.saving.register_keras_serializable(package="keras_fi")
+class ConvStack(keras.layers.Layer):
+    """``num_convs`` 3×3 convolutions with activations; the first may be strided.
+
+    Args:
+        filters: output channels of every convolution.
+        num_convs: how many convolutions.
+        strides: stride of the first convolution.
+        activation: activation after each convolution.
+    """
+
+    def __init__(self, filters, num_convs=2, strides=1, activation="leaky_relu", **kwargs):
+        super().__init__(**kwargs)
+        self.filters = filters
+        self.num_convs = num_convs
+        self.strides = strides
+        self.activation = activation
+        self.convs = [
+            keras.layers.Conv2D(
+                filters,
+                3,
+                strides=strides if i == 0 else 1,
+                padding="same",
+                activation=activation,
+                dtype=self.dtype_policy,
+                name=f"conv{i}",
+            )
+            for i in range(num_convs)
+        ]
+
+    def build(self, input_shape):
+        shape = tuple(input_shape)
+        for conv in self.convs:
+            conv.build(shape)
+            shape = conv.compute_output_shape(shape)
+
+    def call(self, x):
+        for conv in self.convs:
+            x = conv(x)
+        return x
+
+    def compute_output_shape(self, input_shape):
+        shape = tuple(input_shape)
+        for conv in self.convs:
+            shape = conv.compute_output_shape(shape)
+        return shape
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "filters": self.filters,
+            "num_convs": self.num_convs,
+            "strides": self.strides,
+            "activation": self.activation,
+        }

@@ -1,0 +1,166 @@
+"""Preset directories in the KerasHub layout: ``config.json``, ``model.weights.h5``, ``metadata.json``.
+
+A preset is either a built-in name (an architecture in
+:mod:`keras_fi.models.fourier_interpolator_presets`, with trained weights when a directory of that
+name ships in ``keras_fi/presets/``) or a local directory. ``hf://owner/repo`` handles are
+resolved only when the optional ``huggingface_hub`` package is installed.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import keras
+
+from keras_fi.errors import PresetError
+from keras_fi.models.fourier_interpolator_presets import ARCHITECTURES
+from keras_fi.version import __version__
+
+CONFIG_FILE = "config.json"
+WEIGHTS_FILE = "model.weights.h5"
+METADATA_FILE = "metadata.json"
+PRESET_FILES = (CONFIG_FILE, WEIGHTS_FILE, METADATA_FILE)
+BUILTIN_DIR = Path(__file__).resolve().parent.parent / "presets"
+
+
+def builtin_preset_dir(name: str) -> Path | None:
+    """The shipped directory of a built-in preset with trained weights, or ``None``."""
+    path = BUILTIN_DIR / name
+    return path if (path / WEIGHTS_FILE).is_file() else None
+
+
+def list_presets() -> dict[str, dict]:
+    """name -> {description, parameters, pretrained, metrics} for every built-in preset."""
+    table = {}
+    for name, spec in ARCHITECTURES.items():
+        entry = {"description": spec["description"], "pretrained": False, "metrics": {}}
+        directory = builtin_preset_dir(name)
+        if directory is not None:
+            metadata = read_metadata(directory)
+            entry.update(
+                pretrained=True,
+                parameters=metadata.get("parameters"),
+                metrics=metadata.get("metrics", {}),
+                trained_on=metadata.get("trained_on"),
+            )
+        table[name] = entry
+    return table
+
+
+def read_metadata(directory) -> dict:
+    path = Path(directory) / METADATA_FILE
+    if not path.is_file():
+        return {}
+    with open(path) as file:
+        return json.load(file)
+
+
+def resolve_preset(preset: str) -> tuple[Path | None, dict | None]:
+    """Returns (directory, None) for a preset with files, or (None, config) for a bare architecture."""
+    preset = str(preset)
+    if preset.startswith("hf://"):
+        return _download_hf(preset), None
+    path = Path(preset).expanduser()
+    if path.is_dir():
+        missing = [name for name in (CONFIG_FILE, WEIGHTS_FILE) if not (path / name).is_file()]
+        if missing:
+            raise PresetError(
+                f"preset directory {path} is missing {', '.join(missing)}; a preset holds "
+                f"{', '.join(PRESET_FILES)} (write one with model.save_to_preset)."
+            )
+        return path, None
+    if preset in ARCHITECTURES:
+        directory = builtin_preset_dir(preset)
+        if directory is not None:
+            return directory, None
+        return None, dict(ARCHITECTURES[preset]["config"])
+    if os.sep in preset or preset.startswith("."):
+        raise PresetError(f"preset directory {preset} does not exist.")
+    raise PresetError(
+        f"unknown preset {preset!r}; available: {', '.join(ARCHITECTURES)} "
+        "(or a directory written by save_to_preset)."
+    )
+
+
+def load_preset(cls, preset: str, load_weights: bool = True, **kwargs):
+    """Builds ``cls`` from a preset; see :meth:`FourierInterpolator.from_preset`."""
+    directory, config = resolve_preset(preset)
+    if directory is None:
+        if load_weights:
+            raise PresetError(
+                f"preset {preset!r} has no pretrained weights in this install; use "
+                f"load_weights=False for the untrained architecture, or a trained preset: "
+                f"{', '.join(n for n in ARCHITECTURES if builtin_preset_dir(n)) or 'none shipped'}."
+            )
+        model = cls(**{**config, **kwargs})
+        model.build()
+        return model
+    with open(directory / CONFIG_FILE) as file:
+        serialized = json.load(file)
+    if kwargs:
+        serialized = {**serialized, "config": {**serialized["config"], **kwargs}}
+    try:
+        model = keras.saving.deserialize_keras_object(serialized)
+    except Exception as error:  # noqa: BLE001 - any failure here means a bad config.json
+        raise PresetError(f"{directory / CONFIG_FILE} is not a valid model config: {error}") from error
+    model.build()
+    if load_weights:
+        try:
+            model.load_weights(str(directory / WEIGHTS_FILE))
+        except Exception as error:  # noqa: BLE001
+            first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error)
+            raise PresetError(
+                f"weights {directory / WEIGHTS_FILE} do not fit the model in {CONFIG_FILE}: "
+                f"{first_line}"
+            ) from error
+    return model
+
+
+def save_preset(model, path, metadata: dict | None = None) -> None:
+    """Writes the three preset files to ``path`` atomically (temp directory, then rename)."""
+    path = Path(path).expanduser().resolve()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
+    try:
+        with open(tmp / CONFIG_FILE, "w") as file:
+            json.dump(keras.saving.serialize_keras_object(model), file, indent=2)
+        model.save_weights(str(tmp / WEIGHTS_FILE))
+        info = {
+            "keras_version": keras.__version__,
+            "keras_fi_version": __version__,
+            "parameters": int(model.count_params()),
+            "date": datetime.date.today().isoformat(),
+            "trained_on": None,
+            "metrics": {},
+        }
+        if path.is_dir():  # keep what an earlier save recorded unless overridden
+            info.update({k: v for k, v in read_metadata(path).items() if k in ("trained_on", "metrics")})
+        info.update(metadata or {})
+        with open(tmp / METADATA_FILE, "w") as file:
+            json.dump(info, file, indent=2)
+        if path.exists():
+            backup = Path(tempfile.mkdtemp(prefix=f".{path.name}.old.", dir=path.parent))
+            os.replace(path, backup / "old")
+            os.replace(tmp, path)
+            shutil.rmtree(backup, ignore_errors=True)
+        else:
+            os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _download_hf(handle: str) -> Path:
+    try:
+        import huggingface_hub
+    except ImportError as error:
+        raise PresetError(
+            f"{handle} needs the optional package huggingface_hub: pip install huggingface_hub"
+        ) from error
+    repo_id = handle[len("hf://") :]
+    return Path(huggingface_hub.snapshot_download(repo_id=repo_id))
