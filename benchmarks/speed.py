@@ -1,0 +1,311 @@
+"""Speed per interpolated frame, with peak memory, at 256x256, 640x480, 1280x720 and 1920x1080.
+
+Measures a preset (default ``keras_fi.DEFAULT_PRESET``) on the current Keras backend and device, and
+the linear and DIS baselines; prints a table and saves ``results/speed.json`` and ``results/speed.md``
+with the machine description.
+
+Method:
+- every (method, size) runs in a fresh subprocess, so one measurement's memory does not hide another's;
+- inputs are a real frame pair (tests/data/eval_layouts/middlebury/Beanbags) resized to the size;
+- the first call (compilation for models) is timed apart as ``first_ms``; then the call is repeated
+  (``--repeats``, at least 3, at most ``--budget`` seconds) and ``ms`` is the median;
+- memory: peak RSS of the subprocess during the runs minus its RSS just before the first call: the
+  extra host memory interpolation needed at its peak, XLA / oneDNN buffers included (tracemalloc
+  sees only Python allocations). On Linux the peak is VmHWM from /proc/self/status, reset to the
+  current RSS before the first call by writing 5 to /proc/self/clear_refs; elsewhere it falls back to
+  ``resource.getrusage`` ``ru_maxrss`` (which a child inherits from its parent at fork, so it can
+  only over-report the baseline: the delta is then a lower bound).
+  On GPUs, ``device_peak_mb`` is the accelerator's peak allocation where the backend reports it.
+
+Usage:
+    python benchmarks/speed.py                       # default preset + baselines
+    python benchmarks/speed.py --preset small --two-pass
+    python benchmarks/speed.py --methods linear,dis  # baselines only
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("KERAS_BACKEND", "jax")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+ROOT = Path(__file__).resolve().parent.parent
+SIZES = ("256x256", "640x480", "1280x720", "1920x1080")
+PAIR = ROOT / "tests" / "data" / "eval_layouts" / "middlebury" / "Beanbags"
+
+
+def _frames(width: int, height: int):
+    import numpy as np
+    from PIL import Image
+
+    frames = []
+    for name in ("frame0.png", "frame1.png"):
+        with Image.open(PAIR / name) as image:
+            resized = image.convert("RGB").resize((width, height), Image.Resampling.BICUBIC)
+        frames.append(np.asarray(resized, dtype=np.uint8))
+    return frames
+
+
+def _current_rss_mb() -> float:
+    with open("/proc/self/statm") as file:
+        pages = int(file.read().split()[1])
+    return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def _reset_peak_rss() -> bool:
+    """Reset this process's peak RSS (VmHWM) to its current RSS (Linux >= 4.0); False if unable."""
+    try:
+        with open("/proc/self/clear_refs", "w") as file:
+            file.write("5")
+        return True
+    except OSError:
+        return False
+
+
+def _peak_rss_mb() -> tuple[float, str]:
+    """Peak RSS of this process and how it was read: VmHWM from /proc, else ru_maxrss.
+
+    ``ru_maxrss`` alone is not enough here: a child inherits its parent's value at fork, and it
+    never decreases, so it can hide the measurement; VmHWM belongs to this process's memory map.
+    """
+    try:
+        with open("/proc/self/status") as file:
+            for line in file:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024, "VmHWM"
+    except OSError:
+        pass
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return (peak / 2**20 if sys.platform == "darwin" else peak / 1024), "ru_maxrss"
+
+
+def _device_peak_mb() -> float | None:
+    """Peak accelerator memory where the backend reports it (GPU); None on CPU."""
+    import keras
+
+    backend = keras.backend.backend()
+    try:
+        if backend == "jax":
+            import jax
+
+            stats = jax.devices()[0].memory_stats() or {}
+            peak = stats.get("peak_bytes_in_use")
+            return None if peak is None else peak / 2**20
+        if backend == "torch":
+            import torch
+
+            return torch.cuda.max_memory_allocated() / 2**20 if torch.cuda.is_available() else None
+        if backend == "tensorflow":
+            import tensorflow as tf
+
+            if tf.config.list_physical_devices("GPU"):
+                return tf.config.experimental.get_memory_info("GPU:0")["peak"] / 2**20
+    except Exception:  # noqa: BLE001 - memory statistics are best effort
+        return None
+    return None
+
+
+def _load_model(preset: str):
+    from keras_fi.errors import PresetError
+    from keras_fi.models import FourierInterpolator
+
+    try:
+        return FourierInterpolator.from_preset(preset), True
+    except PresetError:  # no trained weights here: speed does not depend on the weights
+        return FourierInterpolator.from_preset(preset, load_weights=False), False
+
+
+def worker(method: str, size: str, preset: str | None, two_pass: bool, repeats: int, budget: float):
+    """Measure one (method, size) in this process; print one JSON line."""
+    import numpy as np
+
+    width, height = (int(v) for v in size.split("x"))
+    frame0, frame1 = _frames(width, height)
+    extra = {}
+    if method == "model":
+        model, trained = _load_model(preset)
+        extra = {"preset": preset, "trained_weights": trained, "parameters": model.count_params()}
+        x0, x1 = frame0.astype(np.float32) / 255.0, frame1.astype(np.float32) / 255.0
+
+        def call():
+            return model.interpolate(x0, x1, time=0.5, two_pass=two_pass)
+
+    else:
+        from keras_fi.evaluation.baselines import get_baseline
+
+        function = get_baseline(method)
+
+        def call():
+            out = function(frame0, frame1, 0.5)
+            if two_pass:
+                out = function(frame1, frame0, 0.5)
+            return out
+
+    reset = _reset_peak_rss()
+    rss_before = _current_rss_mb()
+    start = time.perf_counter()
+    call()
+    first_ms = (time.perf_counter() - start) * 1000.0
+    times = []
+    deadline = time.perf_counter() + budget
+    while len(times) < repeats and (len(times) < 3 or time.perf_counter() < deadline):
+        start = time.perf_counter()
+        call()
+        times.append((time.perf_counter() - start) * 1000.0)
+    peak, peak_source = _peak_rss_mb()
+    device_peak = _device_peak_mb() if method == "model" else None
+    print(
+        json.dumps(
+            {
+                "method": method,
+                "size": size,
+                "two_pass": two_pass,
+                "first_ms": first_ms,
+                "ms": statistics.median(times),
+                "ms_min": min(times),
+                "runs": len(times),
+                "rss_before_mb": rss_before,
+                "peak_rss_mb": peak,
+                "peak_extra_mb": max(0.0, peak - rss_before),
+                "peak_method": f"{peak_source}{' after reset' if reset else ''}",
+                "device_peak_mb": device_peak,
+                **extra,
+            }
+        )
+    )
+
+
+def _markdown(result: dict) -> str:
+    from keras_fi.evaluation.machine import describe_machine_line
+
+    lines = [
+        "# Speed per interpolated frame",
+        "",
+        f"Measured {result['date']} with `{result['command']}`.",
+        "",
+        f"Machine: {describe_machine_line(result['machine'])}.",
+        "",
+        "ms: median wall time of one interpolated frame after a warm-up call (first call, with "
+        "compilation, in parentheses). Memory: peak RSS of a fresh process during the calls minus its "
+        "RSS before the first call (Linux VmHWM reset via /proc/self/clear_refs, else ru_maxrss; "
+        "includes XLA buffers); device peak where reported.",
+        "",
+        "| method | " + " | ".join(result["sizes"]) + " |",
+        "|---|" + "---|" * len(result["sizes"]),
+    ]
+    by_method: dict[str, dict[str, dict]] = {}
+    for row in result["rows"]:
+        by_method.setdefault(row["label"], {})[row["size"]] = row
+    for label, rows in by_method.items():
+        cells = []
+        for size in result["sizes"]:
+            row = rows.get(size)
+            if row is None or "error" in row:
+                cells.append("n/a" if row is None else f"failed: {row['error'][:40]}")
+                continue
+            memory = f"+{row['peak_extra_mb']:.0f} MB"
+            if row.get("device_peak_mb") is not None:
+                memory += f", device {row['device_peak_mb']:.0f} MB"
+            cells.append(f"{row['ms']:.1f} ms ({row['first_ms']:.0f}); {memory}")
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    for note in result.get("notes", []):
+        lines += ["", f"Note: {note}"]
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--preset", help="preset name or directory (default keras_fi.DEFAULT_PRESET)"
+    )
+    parser.add_argument(
+        "--methods", default="model,linear,dis", help="comma list of model, linear, dis"
+    )
+    parser.add_argument("--sizes", default=",".join(SIZES), help="comma list of WxH")
+    parser.add_argument("--two-pass", action="store_true", help="time the two-pass average")
+    parser.add_argument("--repeats", type=int, default=10, help="timed calls per size (max)")
+    parser.add_argument("--budget", type=float, default=30.0, help="seconds per size, after 3 runs")
+    parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results"), help="output folder")
+    parser.add_argument("--name", default="speed", help="file stem of the saved results")
+    parser.add_argument("--worker", nargs=2, metavar=("METHOD", "SIZE"), help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+
+    if args.worker:
+        worker(*args.worker, args.preset, args.two_pass, args.repeats, args.budget)
+        return 0
+
+    import keras_fi
+    from keras_fi.evaluation.machine import describe_machine
+    from keras_fi.evaluation.report import write_atomic, write_json
+
+    machine = describe_machine()  # before the runs: the load average is other people's load
+    methods = [m.strip() for m in args.methods.split(",") if m.strip()]
+    sizes = [s.strip() for s in args.sizes.split(",") if s.strip()]
+    preset = args.preset or getattr(keras_fi, "DEFAULT_PRESET", None)
+    notes = []
+    if "model" in methods and preset is None:
+        notes.append("no --preset and no keras_fi.DEFAULT_PRESET in this install: model skipped")
+        methods.remove("model")
+    rows = []
+    for method in methods:
+        label = f"preset {preset}" if method == "model" else method
+        if args.two_pass:
+            label += " (two-pass)"
+        for size in sizes:
+            command = [sys.executable, __file__, "--worker", method, size]
+            command += ["--repeats", str(args.repeats), "--budget", str(args.budget)]
+            if preset:
+                command += ["--preset", str(preset)]
+            if args.two_pass:
+                command.append("--two-pass")
+            done = subprocess.run(command, capture_output=True, text=True, cwd=ROOT)
+            lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
+            if done.returncode != 0 or not lines:
+                error = (done.stderr.strip().splitlines() or ["no output"])[-1]
+                row = {"method": method, "size": size, "error": error}
+                print(f"{label:<24} {size:>10}  failed: {error}", file=sys.stderr)
+            else:
+                row = json.loads(lines[-1])
+                device = (
+                    ""
+                    if row["device_peak_mb"] is None
+                    else f", device {row['device_peak_mb']:.0f} MB"
+                )
+                print(
+                    f"{label:<24} {size:>10} {row['ms']:9.1f} ms (first {row['first_ms']:.0f} ms)"
+                    f"  peak +{row['peak_extra_mb']:.0f} MB RSS{device}"
+                )
+            row["label"] = label
+            rows.append(row)
+    if any(r.get("trained_weights") is False for r in rows):
+        notes.append(f"preset {preset} has no trained weights here; timed with untrained weights")
+    result = {
+        "date": datetime.datetime.now().isoformat(timespec="seconds"),
+        "command": "python benchmarks/speed.py "
+        + " ".join(argv if argv is not None else sys.argv[1:]),
+        "machine": machine,
+        "sizes": sizes,
+        "rows": rows,
+        "notes": notes,
+    }
+    out = Path(args.out)
+    write_json(out / f"{args.name}.json", result)
+    write_atomic(out / f"{args.name}.md", _markdown(result).encode())
+    print(f"wrote {out / (args.name + '.json')} and {args.name}.md")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,162 @@
+"""Training entry point: ``model.fit`` with the callbacks a long run needs.
+
+``keras-fi train`` is a thin layer over :func:`train`. A killed run resumes where it stopped
+(``BackupAndRestore``), the best weights so far are kept (``ModelCheckpoint``), curves go to
+TensorBoard and to ``history.csv``, and the result is written as a preset directory.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from pathlib import Path
+
+import keras
+
+from keras_fi.errors import InputError
+
+
+def build_dataset(
+    data_paths=(),
+    crop_size: int = 256,
+    batch_size: int = 4,
+    max_spacing: int = 3,
+    synthetic_fraction: float = 0.0,
+    seed: int | None = 0,
+):
+    """An endless tf.data pipeline of real triplets, optionally mixed with synthetic motion."""
+    from keras_fi import data
+
+    datasets, weights = [], []
+    if data_paths:
+        datasets.append(
+            data.video_triplets(
+                list(data_paths),
+                crop_size=crop_size,
+                batch_size=batch_size,
+                max_spacing=max_spacing,
+                augment=True,
+                seed=seed,
+            ).repeat()
+        )
+        weights.append(1.0 - synthetic_fraction)
+    if synthetic_fraction > 0:
+        images = data.natural_images(list(data_paths)) if data_paths else None
+        datasets.append(
+            data.synthetic_motion(
+                crop_size=crop_size, batch_size=batch_size, seed=seed, images=images
+            ).repeat()
+        )
+        weights.append(synthetic_fraction)
+    if not datasets:
+        raise InputError("no training data: give --data PATH... and/or --synthetic-fraction > 0.")
+    if len(datasets) == 1:
+        return datasets[0]
+    return data.mix(datasets, weights=weights, seed=seed)
+
+
+def train(
+    out_dir,
+    data_paths=(),
+    preset: str = "tiny",
+    steps: int = 1000,
+    batch_size: int = 4,
+    crop_size: int = 256,
+    learning_rate: float = 1e-3,
+    steps_per_epoch: int = 100,
+    max_spacing: int = 3,
+    synthetic_fraction: float = 0.0,
+    init_from: str | None = None,
+    mixed_precision: bool = False,
+    seed: int | None = 0,
+    verbose: int | str = "auto",
+    dataset=None,
+):
+    """Trains a preset architecture and writes the result to ``out_dir/preset``.
+
+    Args:
+        out_dir: run directory: ``backup/`` (resume state), ``checkpoint.weights.h5``,
+            ``logs/`` (TensorBoard), ``history.csv`` and ``preset/`` at the end.
+        data_paths: video files and folders of numbered frames (see ``keras_fi.data``).
+        preset: architecture (``FourierInterpolator.presets``) or preset directory to start from.
+        steps: optimizer steps in total (the cosine schedule decays over them).
+        init_from: a preset (name or directory) whose weights initialise the model.
+        synthetic_fraction: share of batches drawn from on-the-fly synthetic motion.
+        dataset: a ready ``tf.data.Dataset`` of ``(inputs, target)`` instead of ``data_paths``.
+
+    Returns:
+        the trained model.
+    """
+    from keras_fi.models import FourierInterpolator
+
+    if steps < 1 or batch_size < 1 or crop_size < 16:
+        raise InputError("steps and batch size must be >= 1 and the crop >= 16 pixels.")
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    if mixed_precision:
+        keras.mixed_precision.set_global_policy("mixed_bfloat16")
+    model = FourierInterpolator.from_preset(preset, load_weights=init_from is None and _has_weights(preset))
+    if init_from is not None:
+        model.load_weights(str(Path(_preset_dir(init_from)) / "model.weights.h5"))
+    model.compile(learning_rate=learning_rate, decay_steps=steps)
+    if dataset is None:
+        dataset = build_dataset(
+            data_paths,
+            crop_size=crop_size,
+            batch_size=batch_size,
+            max_spacing=max_spacing,
+            synthetic_fraction=synthetic_fraction,
+            seed=seed,
+        )
+    steps_per_epoch = max(1, min(steps_per_epoch, steps))
+    epochs = math.ceil(steps / steps_per_epoch)
+    callbacks = [
+        keras.callbacks.BackupAndRestore(str(out_dir / "backup")),
+        keras.callbacks.ModelCheckpoint(
+            str(out_dir / "checkpoint.weights.h5"), save_weights_only=True
+        ),
+        keras.callbacks.TerminateOnNaN(),
+        keras.callbacks.CSVLogger(str(out_dir / "history.csv"), append=True),
+        keras.callbacks.TensorBoard(str(out_dir / "logs"), write_graph=False),
+    ]
+    start = time.time()
+    model.fit(
+        dataset,
+        epochs=epochs,
+        steps_per_epoch=steps_per_epoch,
+        callbacks=callbacks,
+        verbose=verbose,
+    )
+    seconds = time.time() - start
+    model.save_to_preset(
+        out_dir / "preset",
+        metadata={
+            "trained_on": {
+                "data": [str(p) for p in data_paths],
+                "synthetic_fraction": synthetic_fraction,
+                "steps": steps,
+                "batch_size": batch_size,
+                "crop_size": crop_size,
+                "backend": keras.backend.backend(),
+                "seconds_this_run": round(seconds, 1),
+            }
+        },
+    )
+    return model
+
+
+def _has_weights(preset: str) -> bool:
+    from keras_fi.models.preset_utils import resolve_preset
+
+    directory, _ = resolve_preset(preset)
+    return directory is not None
+
+
+def _preset_dir(preset: str) -> str:
+    from keras_fi.models.preset_utils import resolve_preset
+
+    directory, _ = resolve_preset(preset)
+    if directory is None:
+        raise InputError(f"preset {preset!r} has no weights to initialise from.")
+    return os.fspath(directory)
