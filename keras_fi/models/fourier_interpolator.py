@@ -130,6 +130,8 @@ class FourierInterpolator(keras.Model):
     # ------------------------------------------------------------------ building
     def build(self, input_shape=None):
         """Builds every child layer from the channel arithmetic (spatial size is free)."""
+        if self.built:
+            return
         size = 4 * self.size_multiple  # any multiple works: weights do not depend on it
         shape = (None, size, size, 3)
         for level, encoder in enumerate(self.encoder):
@@ -243,24 +245,15 @@ class FourierInterpolator(keras.Model):
         return frame0, frame1, time
 
     def _pad(self, frames):
-        """Reflect-pads height and width up to a multiple of ``size_multiple``."""
+        """Reflect-pads height and width up to a multiple of ``size_multiple``.
+
+        Done by gathering reflected indices, which works for any pad length (also more than the
+        frame size) and for sizes known only at run time (the SavedModel serves any size).
+        """
         shape = ops.shape(frames)
-        height, width = shape[1], shape[2]
-        if not (isinstance(height, int) and isinstance(width, int)):
-            return frames  # dynamic sizes: the exporter pads before calling the model
         multiple = self.size_multiple
-        pad_h, pad_w = (-height) % multiple, (-width) % multiple
-        while pad_h or pad_w:
-            # reflect needs pad < size: grow tiny frames in steps
-            step_h = min(pad_h, height - 1) if height > 1 else 0
-            step_w = min(pad_w, width - 1) if width > 1 else 0
-            if step_h == 0 and step_w == 0:
-                frames = ops.pad(frames, [[0, 0], [0, pad_h], [0, pad_w], [0, 0]], mode="symmetric")
-                break
-            frames = ops.pad(frames, [[0, 0], [0, step_h], [0, step_w], [0, 0]], mode="reflect")
-            height, width = height + step_h, width + step_w
-            pad_h, pad_w = pad_h - step_h, pad_w - step_w
-        return frames
+        frames = ops.take(frames, _reflect_indices(shape[1], (-shape[1]) % multiple), axis=1)
+        return ops.take(frames, _reflect_indices(shape[2], (-shape[2]) % multiple), axis=2)
 
     def compute_output_spec(self, inputs, training=None):
         frame0 = inputs["frame0"]
@@ -381,6 +374,13 @@ class FourierInterpolator(keras.Model):
         if isinstance(config.get("dtype"), dict):
             config["dtype"] = keras.saving.deserialize_keras_object(config["dtype"])
         return cls(**config)
+
+
+def _reflect_indices(size, pad):
+    """Indices 0..size+pad-1 reflected into [0, size) (numpy's "reflect" mode, size >= 2)."""
+    period = 2 * (size - 1)
+    index = ops.arange(size + pad) % period
+    return ops.where(index < size, index, period - index)
 
 
 def _upsample_flow(flow_mask):

@@ -1,8 +1,9 @@
 """Architectures of the built-in presets; trained weights live in ``keras_fi/presets/<name>/``."""
 
-# name -> constructor arguments and a one-line description.
+# name -> constructor arguments, parameter count (checked by a test) and a one-line description.
 ARCHITECTURES = {
     "tiny": {
+        "parameters": 81299,
         "description": "Tiny motion model (< 200k parameters) for tests and CPU experiments.",
         "config": {
             "encoder_filters": [8, 16, 32],
@@ -11,6 +12,7 @@ ARCHITECTURES = {
         },
     },
     "small": {
+        "parameters": 351739,
         "description": "Small motion model: flow + blend head over 3-D FFC features at 1/8 scale.",
         "config": {
             "encoder_filters": [16, 32, 64],
@@ -19,6 +21,7 @@ ARCHITECTURES = {
         },
     },
     "base": {
+        "parameters": 984507,
         "description": "Base motion model: wider encoder/decoder and four FFC blocks.",
         "config": {
             "encoder_filters": [24, 48, 96],
@@ -27,6 +30,7 @@ ARCHITECTURES = {
         },
     },
     "direct_small": {
+        "parameters": 341932,
         "description": "The notebook's direct synthesis (no motion head): residual over the blend.",
         "config": {
             "encoder_filters": [16, 32, 64],

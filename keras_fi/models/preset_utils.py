@@ -38,13 +38,18 @@ def list_presets() -> dict[str, dict]:
     """name -> {description, parameters, pretrained, metrics} for every built-in preset."""
     table = {}
     for name, spec in ARCHITECTURES.items():
-        entry = {"description": spec["description"], "pretrained": False, "metrics": {}}
+        entry = {
+            "description": spec["description"],
+            "parameters": spec["parameters"],
+            "pretrained": False,
+            "metrics": {},
+        }
         directory = builtin_preset_dir(name)
         if directory is not None:
             metadata = read_metadata(directory)
             entry.update(
                 pretrained=True,
-                parameters=metadata.get("parameters"),
+                parameters=metadata.get("parameters", spec["parameters"]),
                 metrics=metadata.get("metrics", {}),
                 trained_on=metadata.get("trained_on"),
             )

@@ -1,0 +1,29 @@
+"""``keras-fi export``: write a TensorFlow SavedModel for serving."""
+
+from __future__ import annotations
+
+
+def add_parser(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "export",
+        help="export a preset as a TF SavedModel (uint8 frames of any size)",
+        description="Export a preset as a TensorFlow SavedModel. Signatures: serving_default "
+        "(frame0, frame1 uint8 [batch, height, width, 3] -> frame uint8, the middle frame) and "
+        "interpolate_at_time (+ time float32 [batch]).",
+    )
+    parser.add_argument("out_dir", help="directory to create")
+    parser.add_argument("--preset", default=None, help="preset name or directory (default: the default preset)")
+    parser.add_argument("--overwrite", action="store_true", help="replace an existing OUT_DIR")
+    parser.set_defaults(func=run)
+
+
+def run(args) -> int:
+    import time
+
+    import keras_fi
+    from keras_fi.export import export_saved_model
+
+    start = time.time()
+    path = export_saved_model(args.preset or keras_fi.DEFAULT_PRESET, args.out_dir, overwrite=args.overwrite)
+    print(f"SavedModel written to {path} in {time.time() - start:.1f} s")
+    return 0

@@ -1,0 +1,113 @@
+"""TensorFlow SavedModel export that serves frames of any height and width.
+
+On the JAX backend Keras exports through jax2tf, which cannot export an FFT whose length is
+symbolic ("Shape polymorphism for FFT with non-constant fft_length is not implemented"): only the
+batch could stay dynamic. So the exporter always rebuilds the model on the **TensorFlow backend**,
+whose FFT ops take run-time lengths: in this process when it already runs TensorFlow, otherwise in
+a child process with ``KERAS_BACKEND=tensorflow`` (same preset files, same weights).
+
+Signatures:
+- ``serving_default(frame0, frame1)``: uint8 (batch, height, width, 3) each → ``{"frame": uint8}``,
+  the middle frame.
+- ``interpolate_at_time(frame0, frame1, time)``: as above plus ``time`` float32 (batch,).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from keras_fi.errors import InputError
+
+
+def export_saved_model(preset, export_dir, overwrite: bool = False) -> Path:
+    """Writes a SavedModel of ``preset`` (a name, a directory, or a FourierInterpolator) to ``export_dir``.
+
+    A model object is saved to a temporary preset first when the export needs a TensorFlow child
+    process. The directory appears only when complete (written next to it, then renamed).
+    """
+    import keras
+
+    export_dir = Path(export_dir).expanduser().resolve()
+    if export_dir.exists() and not overwrite:
+        raise InputError(f"{export_dir} already exists; pass overwrite=True (--overwrite) to replace it.")
+    export_dir.parent.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=f".{export_dir.name}.", dir=export_dir.parent))
+    try:
+        target = work / "saved_model"
+        if keras.backend.backend() == "tensorflow":
+            _export_here(preset, target)
+        else:
+            if not isinstance(preset, (str, os.PathLike)):
+                preset_dir = work / "preset"
+                preset.save_to_preset(preset_dir)
+                preset = preset_dir
+            env = {**os.environ, "KERAS_BACKEND": "tensorflow", "TF_CPP_MIN_LOG_LEVEL": "2"}
+            result = subprocess.run(
+                [sys.executable, "-m", "keras_fi.export.saved_model", str(preset), str(target)],
+                env=env,
+                capture_output=True,
+                text=True,
+            )
+            if result.returncode != 0:
+                lines = [line for line in result.stderr.strip().splitlines() if line.strip()]
+                raise InputError(
+                    f"export of {preset} failed: {lines[-1] if lines else 'no error output'}"
+                )
+        if export_dir.exists():
+            shutil.rmtree(export_dir)
+        os.replace(target, export_dir)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return export_dir
+
+
+def _export_here(preset, target: Path) -> None:
+    import tensorflow as tf
+
+    from keras_fi.models import FourierInterpolator
+
+    model = preset if isinstance(preset, FourierInterpolator) else FourierInterpolator.from_preset(
+        str(preset)
+    )
+    frames = tf.TensorSpec([None, None, None, 3], tf.uint8)
+
+    def run(frame0, frame1, time):
+        outputs = model(
+            {
+                "frame0": tf.cast(frame0, tf.float32) / 255.0,
+                "frame1": tf.cast(frame1, tf.float32) / 255.0,
+                "time": tf.cast(time, tf.float32),
+            },
+            training=False,
+        )
+        # round half up, as FourierInterpolator.interpolate does
+        frame = tf.floor(tf.clip_by_value(outputs, 0.0, 1.0) * 255.0 + 0.5)
+        return {"frame": tf.cast(frame, tf.uint8)}
+
+    module = tf.Module()
+    module.model = model
+
+    @tf.function(input_signature=[frames, frames])
+    def serving_default(frame0, frame1):
+        return run(frame0, frame1, tf.fill([tf.shape(frame0)[0]], 0.5))
+
+    @tf.function(input_signature=[frames, frames, tf.TensorSpec([None], tf.float32)])
+    def interpolate_at_time(frame0, frame1, time):
+        return run(frame0, frame1, time)
+
+    module.serving_default = serving_default
+    module.interpolate_at_time = interpolate_at_time
+    tf.saved_model.save(
+        module,
+        str(target),
+        signatures={"serving_default": serving_default, "interpolate_at_time": interpolate_at_time},
+    )
+
+
+if __name__ == "__main__":  # child process of export_saved_model, on the TensorFlow backend
+    _export_here(sys.argv[1], Path(sys.argv[2]))

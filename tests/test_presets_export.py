@@ -1,0 +1,139 @@
+"""Preset directories (save/load, errors) and the SavedModel that serves any frame size."""
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import keras
+import numpy as np
+import pytest
+
+from keras_fi.errors import PresetError
+from keras_fi.models import FourierInterpolator
+from keras_fi.models.fourier_interpolator_presets import ARCHITECTURES
+from keras_fi.models.preset_utils import PRESET_FILES
+
+
+def trained_like_tiny(seed=3):
+    model = FourierInterpolator.from_preset("tiny", load_weights=False)
+    rng = np.random.default_rng(seed)
+    for variable in model.weights:
+        variable.assign(variable + rng.normal(0, 0.05, variable.shape).astype("float32"))
+    return model
+
+
+def frames(shape, seed=0):
+    rng = np.random.default_rng(seed)
+    return rng.integers(0, 256, shape, dtype=np.uint8), rng.integers(0, 256, shape, dtype=np.uint8)
+
+
+def test_architecture_parameter_counts_are_true():
+    for name, spec in ARCHITECTURES.items():
+        model = FourierInterpolator.from_preset(name, load_weights=False)
+        assert model.count_params() == spec["parameters"], name
+
+
+def test_save_to_preset_round_trip_is_bit_identical(tmp_path):
+    model = trained_like_tiny()
+    frame0, frame1 = frames((37, 50, 3))
+    expected = model.interpolate(frame0, frame1, time=[0.3, 0.5])
+    model.save_to_preset(tmp_path / "preset", metadata={"trained_on": "test"})
+    assert sorted(os.listdir(tmp_path / "preset")) == sorted(PRESET_FILES)
+    metadata = json.loads((tmp_path / "preset" / "metadata.json").read_text())
+    assert metadata["parameters"] == model.count_params()
+    assert metadata["trained_on"] == "test" and metadata["keras_version"] == keras.__version__
+    reloaded = FourierInterpolator.from_preset(str(tmp_path / "preset"))
+    np.testing.assert_array_equal(reloaded.interpolate(frame0, frame1, time=[0.3, 0.5]), expected)
+    # no temp directories left next to it
+    assert os.listdir(tmp_path) == ["preset"]
+
+
+def test_preset_errors_are_one_line(tmp_path):
+    with pytest.raises(PresetError, match="available: tiny, small"):
+        FourierInterpolator.from_preset("nope")
+    with pytest.raises(PresetError, match="load_weights=False"):
+        FourierInterpolator.from_preset("base")
+    model = trained_like_tiny()
+    model.save_to_preset(tmp_path / "p")
+    (tmp_path / "p" / "model.weights.h5").unlink()
+    with pytest.raises(PresetError, match="missing model.weights.h5"):
+        FourierInterpolator.from_preset(str(tmp_path / "p"))
+    # weights of another architecture
+    FourierInterpolator.from_preset("small", load_weights=False).save_weights(
+        str(tmp_path / "p" / "model.weights.h5")
+    )
+    with pytest.raises(PresetError, match="do not fit") as error:
+        FourierInterpolator.from_preset(str(tmp_path / "p"))
+    assert "\n" not in str(error.value)
+
+
+SERVE = textwrap.dedent(
+    """
+    import sys
+    import numpy as np
+    import tensorflow as tf
+    assert "keras_fi" not in sys.modules  # (TensorFlow itself may load parts of keras)
+    loaded = tf.saved_model.load(sys.argv[1])
+    serve = loaded.signatures["serving_default"]
+    at_time = loaded.signatures["interpolate_at_time"]
+    data = np.load(sys.argv[2])
+    out = {}
+    out["a"] = serve(frame0=tf.constant(data["a0"]), frame1=tf.constant(data["a1"]))["frame"].numpy()
+    out["b"] = serve(frame0=tf.constant(data["b0"]), frame1=tf.constant(data["b1"]))["frame"].numpy()
+    out["c"] = at_time(frame0=tf.constant(data["b0"]), frame1=tf.constant(data["b1"]),
+                       time=tf.constant([0.25, 0.75], tf.float32))["frame"].numpy()
+    assert all(v.dtype == np.uint8 for v in out.values())
+    assert "keras_fi" not in sys.modules
+    np.savez(sys.argv[3], **out)
+    """
+)
+
+
+@pytest.mark.slow
+def test_saved_model_serves_any_size_in_plain_tensorflow(tmp_path):
+    from keras_fi.export import export_saved_model
+
+    model = trained_like_tiny()
+    export_saved_model(model, tmp_path / "served")
+    a0, a1 = frames((1, 37, 50, 3), seed=1)
+    b0, b1 = frames((2, 64, 96, 3), seed=2)
+    np.savez(tmp_path / "in.npz", a0=a0, a1=a1, b0=b0, b1=b1)
+    (tmp_path / "serve.py").write_text(SERVE)
+    env = {k: v for k, v in os.environ.items() if k != "KERAS_BACKEND"}
+    subprocess.run(
+        [sys.executable, tmp_path / "serve.py", tmp_path / "served", tmp_path / "in.npz",
+         tmp_path / "out.npz"],
+        check=True,
+        env=env,
+        cwd=tmp_path,
+    )
+    served = np.load(tmp_path / "out.npz")
+    expected = {
+        "a": model.interpolate(a0, a1),
+        "b": model.interpolate(b0, b1),
+        "c": np.stack([model.interpolate(b0[i], b1[i], time=t) for i, t in enumerate((0.25, 0.75))]),
+    }
+    for key, value in expected.items():
+        assert served[key].shape == value.shape
+        assert np.max(np.abs(served[key].astype(int) - value.astype(int))) <= 1, key
+    show = subprocess.run(
+        [Path(sys.executable).parent / "saved_model_cli", "show", "--dir", tmp_path / "served",
+         "--all"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert "serving_default" in show.stdout and "interpolate_at_time" in show.stdout
+    assert "(-1, -1, -1, 3)" in show.stdout
+
+
+def test_export_refuses_existing_directory(tmp_path):
+    from keras_fi.errors import InputError
+    from keras_fi.export import export_saved_model
+
+    (tmp_path / "out").mkdir()
+    with pytest.raises(InputError, match="already exists"):
+        export_saved_model("tiny", tmp_path / "out")
