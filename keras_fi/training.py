@@ -26,9 +26,21 @@ def build_dataset(
     seed: int | None = 0,
 ):
     """An endless tf.data pipeline of real triplets, optionally mixed with synthetic motion."""
-    from keras_fi import data
+    from keras_fi.data.video_triplets import video_triplets
 
     datasets, weights = [], []
+    if data_paths and synthetic_fraction == 0:
+        return video_triplets(
+            list(data_paths),
+            crop_size=crop_size,
+            batch_size=batch_size,
+            max_spacing=max_spacing,
+            augment=True,
+            seed=seed,
+            epoch_size=-1,
+        )
+    from keras_fi import data
+
     if data_paths:
         datasets.append(
             data.video_triplets(
@@ -38,7 +50,8 @@ def build_dataset(
                 max_spacing=max_spacing,
                 augment=True,
                 seed=seed,
-            ).repeat()
+                epoch_size=-1,
+            )
         )
         weights.append(1.0 - synthetic_fraction)
     if synthetic_fraction > 0:
@@ -46,7 +59,7 @@ def build_dataset(
         datasets.append(
             data.synthetic_motion(
                 crop_size=crop_size, batch_size=batch_size, seed=seed, images=images
-            ).repeat()
+            )
         )
         weights.append(synthetic_fraction)
     if not datasets:

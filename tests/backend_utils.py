@@ -24,7 +24,7 @@ def gradients(layer_or_model, inputs, training=True):
             out, _ = layer_or_model.stateless_call(trainable, non_trainable, inputs, training=training)
             return loss_value(out)
 
-        return [np.asarray(g) for g in jax.grad(fn)(values)]
+        return [np.asarray(g) for g in jax.jit(jax.grad(fn))(values)]
     if backend == "tensorflow":
         import tensorflow as tf
 
