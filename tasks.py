@@ -24,8 +24,8 @@ BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 PYTHON = BIN / "python"
 # CPU build of PyTorch for the torch backend tests (see CONTRIBUTING.md).
 TORCH_PIN = "torch==2.13.0"
-DEMO_CLIP = ROOT / "tests" / "data" / "video" / "clip.mp4"
-DEMO_OUT = ROOT / "outputs" / "clip_2x.mp4"
+DEMO_CLIP = ROOT / "tests" / "data" / "video" / "car-turn-24f.mp4"
+DEMO_OUT = ROOT / "outputs" / "car-turn-24f_2x.mp4"
 # (backend, pytest marker expression): the full suite on JAX, the marked subset elsewhere.
 BACKEND_MATRIX = (("jax", None), ("tensorflow", "multibackend"), ("torch", "multibackend"))
 

@@ -1,0 +1,647 @@
+"""Frame-rate conversion of videos, frame folders and image pairs with a keras_fi model.
+
+`convert` streams a video: decode → plan each output frame's timestamp (`timing`) → skip blends
+across scene cuts (`scene`) → interpolate in small fixed-shape batches, tiled for large frames
+(`tiling`) → encode, with the audio and subtitle packets muxed through unchanged (`io`). Only the
+current source pair and one batch of frames are held in memory, so memory is flat in the video's
+length. `convert_folder` does the same for a folder of numbered frames and `interpolate_pair` for
+two images.
+
+Frame counts. A video of ``n`` frames at ``r`` fps converted with ``factor=f`` gets ``f * n``
+frames at ``f * r`` fps: every original frame, ``f - 1`` new frames between each pair, and the
+last frame held for ``f - 1`` slots so the duration (``n / r`` seconds) is unchanged and the audio
+stays in sync. With ``fps=R`` it gets ``ceil(n * R / r)`` frames, each at its exact timestamp.
+A frame folder has no duration, so ``f`` gives ``f * (n - 1) + 1`` frames (nothing after the last).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import time as time_module
+from collections import deque
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+
+from keras_fi.errors import InputError
+from keras_fi.video import io as video_io
+from keras_fi.video.progress import Progress
+from keras_fi.video.scene import DEFAULT_SCENE_THRESHOLD, is_scene_cut, scene_score, thumbnail
+from keras_fi.video.tiling import DEFAULT_TILE_SIZE, Tile, plan_tiles
+from keras_fi.video.timing import (
+    frames_from_source,
+    output_frame_count,
+    resolve_output_rate,
+    source_step,
+)
+
+
+def load_model(model=None):
+    """Return a model with ``interpolate_batch``: ``None`` → the default preset, a string → that preset.
+
+    Presets loaded by name or folder are kept for the next call in the same process (the last
+    two), so converting many files does not rebuild the model each time.
+
+    Args:
+        model: ``None``, a preset name or preset directory, or a model object.
+
+    Raises:
+        keras_fi.errors.PresetError: unknown preset or preset without weights.
+        InputError: an object without ``interpolate_batch``.
+    """
+    if model is None:
+        import keras_fi
+
+        model = keras_fi.DEFAULT_PRESET
+    if isinstance(model, (str, os.PathLike)):
+        return _load_preset(os.fspath(model))
+    if not callable(getattr(model, "interpolate_batch", None)):
+        raise InputError(
+            f"model must be a preset name, a preset folder or a model with interpolate_batch, got {type(model).__name__}"
+        )
+    return model
+
+
+# Presets loaded by name or folder, so converting many files in one process (a batch job, a
+# notebook loop) builds and compiles the model once. Keyed by the name or the folder and the
+# modification time of its files; only the last few are kept.
+_PRESET_CACHE: dict[tuple, object] = {}
+_PRESET_CACHE_SIZE = 2
+
+
+def _load_preset(preset: str):
+    from keras_fi.models import FourierInterpolator
+
+    key: tuple = (preset,)
+    if os.path.isdir(preset):
+        folder = os.path.realpath(preset)
+        key = (folder, *sorted((e.name, e.stat().st_mtime_ns) for e in os.scandir(folder)))
+    if key not in _PRESET_CACHE:
+        model = FourierInterpolator.from_preset(preset)
+        while len(_PRESET_CACHE) >= _PRESET_CACHE_SIZE:
+            _PRESET_CACHE.pop(next(iter(_PRESET_CACHE)))
+        _PRESET_CACHE[key] = model
+    return _PRESET_CACHE[key]
+
+
+def _to_uint8(frames: np.ndarray) -> np.ndarray:
+    return np.clip(np.floor(frames * 255.0 + 0.5), 0, 255).astype(np.uint8)
+
+
+class _Slot:
+    """One output frame in order: finished (``frame`` set) or waiting for its tiles."""
+
+    __slots__ = ("frame", "accumulator", "remaining")
+
+    def __init__(self, frame: np.ndarray | None = None, remaining: int = 0) -> None:
+        self.frame = frame
+        self.accumulator = None
+        self.remaining = remaining
+
+
+class BatchedInterpolator:
+    """Queue of output frames that runs the model in fixed-shape batches and keeps output order.
+
+    Interpolation requests are split into tiles (one whole-frame tile when the frame fits
+    ``tile_size``), gathered across requests into batches of ``batch_size``, and the last batch is
+    padded by repeating an item, so the model sees one input shape and compiles once. Copies
+    (frames that coincide with a source frame, or repeats across scene cuts) skip the model but
+    keep their place in the order.
+
+    Args:
+        model: object with ``interpolate_batch(frame0, frame1, time)`` on float32 arrays.
+        height: frame height.
+        width: frame width.
+        batch_size: model batch size (tiles per call when tiling).
+        tile_size: tile side above which frames are tiled; ``None`` → `DEFAULT_TILE_SIZE`,
+            0 → never tile.
+
+    Example:
+    >>> class Blend:
+    ...     def interpolate_batch(self, frame0, frame1, time):
+    ...         return frame0 + (frame1 - frame0) * time[:, None, None, None]
+    >>> engine = BatchedInterpolator(Blend(), 4, 4, batch_size=2)
+    >>> black, white = np.zeros((4, 4, 3), np.uint8), np.full((4, 4, 3), 255, np.uint8)
+    >>> engine.add_copy(black); engine.add_interpolation(black, white, 0.5); engine.flush()
+    >>> [int(frame[0, 0, 0]) for frame in engine.pop_ready()]
+    [0, 128]
+    """
+
+    def __init__(
+        self, model, height: int, width: int, *, batch_size: int = 4, tile_size: int | None = None
+    ) -> None:
+        self.model = model
+        self.batch_size = batch_size
+        tile_size = DEFAULT_TILE_SIZE if tile_size is None else tile_size
+        if tile_size and max(height, width) > tile_size:
+            self.tiles = plan_tiles(height, width, tile_size)
+        else:
+            self.tiles = [Tile(0, 0, height, width, np.ones((1, 1, 1), np.float32))]
+        self.height, self.width = height, width
+        self._queue: deque[_Slot] = deque()
+        self._items: deque[tuple[_Slot, Tile, np.ndarray, np.ndarray, float]] = deque()
+        self.model_calls = 0
+
+    @property
+    def tiled(self) -> bool:
+        return len(self.tiles) > 1
+
+    def add_copy(self, frame: np.ndarray) -> None:
+        """Append a frame that needs no model call."""
+        self._queue.append(_Slot(frame))
+
+    def add_interpolation(self, frame0: np.ndarray, frame1: np.ndarray, time: float) -> None:
+        """Append the frame at ``time`` between ``frame0`` and ``frame1`` (uint8 RGB)."""
+        slot = _Slot(None, remaining=len(self.tiles))
+        self._queue.append(slot)
+        for tile in self.tiles:
+            self._items.append((slot, tile, frame0, frame1, float(time)))
+        while len(self._items) >= self.batch_size:
+            self._run_batch()
+
+    def flush(self) -> None:
+        """Run the model on everything still waiting."""
+        while self._items:
+            self._run_batch()
+
+    def pop_ready(self) -> Iterator[np.ndarray]:
+        """Yield finished frames from the front of the queue, in output order."""
+        while self._queue and self._queue[0].frame is not None:
+            yield self._queue.popleft().frame
+
+    def _run_batch(self) -> None:
+        count = min(self.batch_size, len(self._items))
+        items = [self._items.popleft() for _ in range(count)]
+        # Repeat the last item so every call has the same shape (one compilation).
+        padded = items + [items[-1]] * (self.batch_size - count)
+        frame0 = np.stack([i[2][i[1].slices] for i in padded]).astype(np.float32)
+        frame1 = np.stack([i[3][i[1].slices] for i in padded]).astype(np.float32)
+        frame0 *= 1 / 255
+        frame1 *= 1 / 255
+        times = np.array([i[4] for i in padded], np.float32)
+        outputs = np.asarray(self.model.interpolate_batch(frame0, frame1, times), np.float32)
+        self.model_calls += 1
+        for (slot, tile, *_), output in zip(items, outputs):
+            if not self.tiled:
+                slot.frame = _to_uint8(output)
+                continue
+            if slot.accumulator is None:
+                slot.accumulator = np.zeros((self.height, self.width, 3), np.float32)
+            slot.accumulator[tile.slices] += output * tile.weight
+            slot.remaining -= 1
+            if slot.remaining == 0:
+                slot.frame = _to_uint8(slot.accumulator)
+                slot.accumulator = None
+
+
+@dataclass(frozen=True)
+class ConversionResult:
+    """What `convert` (or `convert_folder`) produced.
+
+    Args:
+        path: the output file or folder.
+        input_frames: source frames read.
+        output_frames: frames written.
+        input_rate: source frame rate (``None`` for frame folders).
+        output_rate: output frame rate (``None`` for frame folders).
+        scene_cuts: source pairs treated as scene cuts (no blending).
+        interpolated_frames: output frames made by the model.
+        seconds: wall-clock time of the conversion.
+        warnings: non-fatal problems (e.g. a stream the output container could not hold).
+    """
+
+    path: Path
+    input_frames: int
+    output_frames: int
+    input_rate: Fraction | None
+    output_rate: Fraction | None
+    scene_cuts: int
+    interpolated_frames: int
+    seconds: float
+    warnings: tuple[str, ...] = ()
+
+
+def _check_options(batch_size, tile_size, scene_threshold, crf=None) -> None:
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise InputError(f"invalid batch size {batch_size!r}: use a positive integer")
+    if tile_size is not None and (
+        isinstance(tile_size, bool)
+        or not isinstance(tile_size, int)
+        or (0 < tile_size < 32)
+        or tile_size < 0
+    ):
+        raise InputError(
+            f"invalid tile size {tile_size!r}: use 0 (no tiling) or at least 32 pixels"
+        )
+    if scene_threshold is not None and not (
+        isinstance(scene_threshold, (int, float)) and 0 <= scene_threshold <= 1
+    ):
+        raise InputError(
+            f"invalid scene threshold {scene_threshold!r}: use a number in [0, 1] (0 turns detection off)"
+        )
+    if crf is not None and (
+        isinstance(crf, bool) or not isinstance(crf, int) or not 0 <= crf <= 63
+    ):
+        raise InputError(
+            f"invalid crf {crf!r}: use an integer from 0 (best) to 51 (worst; up to 63 for VP9/AV1)"
+        )
+
+
+class _PairPlanner:
+    """Turns source frames arriving one by one into output requests on a `BatchedInterpolator`."""
+
+    def __init__(self, engine: BatchedInterpolator, step: Fraction, scene_threshold) -> None:
+        self.engine = engine
+        self.step = step
+        self.scene_threshold = scene_threshold
+        self.index = -1
+        self.frame = None
+        self.thumbnail = None
+        self.scene_cuts = 0
+        self.interpolated = 0
+
+    def push(self, frame: np.ndarray) -> None:
+        """Add the next source frame: plans the output frames between it and the previous one."""
+        frame_thumbnail = thumbnail(frame) if self.scene_threshold else None
+        if self.frame is not None:
+            cut = self.scene_threshold and is_scene_cut(
+                scene_score(self.thumbnail, frame_thumbnail), self.scene_threshold
+            )
+            self.scene_cuts += bool(cut)
+            for planned in frames_from_source(self.index, self.step):
+                if planned.is_copy:
+                    self.engine.add_copy(self.frame)
+                elif cut:  # repeat the nearer source frame: never blend two shots
+                    self.engine.add_copy(self.frame if planned.time < Fraction(1, 2) else frame)
+                else:
+                    self.engine.add_interpolation(self.frame, frame, float(planned.time))
+                    self.interpolated += 1
+        self.index += 1
+        self.frame, self.thumbnail = frame, frame_thumbnail
+
+    def finish(self, hold_last: bool = True) -> None:
+        """Plan the frames after the last source frame (held copies), then run the model."""
+        if hold_last:
+            for _ in frames_from_source(self.index, self.step, last=True):
+                self.engine.add_copy(self.frame)
+        else:
+            self.engine.add_copy(self.frame)
+        self.engine.flush()
+
+
+def convert(
+    src: str | os.PathLike,
+    dst: str | os.PathLike,
+    *,
+    factor: int | None = None,
+    fps: float | str | Fraction | None = None,
+    model=None,
+    scene_threshold: float | None = DEFAULT_SCENE_THRESHOLD,
+    tile_size: int | None = None,
+    batch_size: int = 4,
+    codec: str = "libx264",
+    crf: int | None = 18,
+    progress: bool = True,
+    overwrite: bool = False,
+) -> ConversionResult:
+    """Convert a video to a higher (or any) frame rate by interpolating new frames.
+
+    Streams the input (memory flat in its length), keeps every original frame when the new rate
+    is a multiple, copies audio and subtitle streams without re-encoding where the output
+    container can hold them, and writes through a temporary file so a failed run leaves nothing.
+
+    Args:
+        src: input video (any container/codec FFmpeg reads).
+        dst: output video; the extension picks the container. Must differ from ``src``.
+        factor: integer rate multiplier (2, 4, 8, ...): ``factor * n`` frames at ``factor * fps``.
+            Default 2 when neither ``factor`` nor ``fps`` is given.
+        fps: target frame rate instead of ``factor`` (e.g. 60, ``"59.94"``, ``"60000/1001"``);
+            each output frame is interpolated at its exact time between its two source frames.
+        model: ``None`` (the default preset), a preset name or folder, or a model object with
+            ``interpolate_batch``.
+        scene_threshold: scene-cut score above which a pair is not blended (see
+            `keras_fi.video.scene`); ``None`` or 0 disables detection.
+        tile_size: frames larger than this on either side are processed in overlapping tiles of
+            this size (``None`` → 1024, 0 → never tile).
+        batch_size: frames (or tiles) per model call.
+        codec: video encoder (``libx264``, ``libx265``, ``libvpx-vp9``, ``ffv1``, ...).
+        crf: quality for encoders with a constant rate factor (lower is better, 18 ~ visually
+            lossless for x264); ``None`` keeps the encoder's default.
+        progress: show a progress line on stderr.
+        overwrite: replace an existing ``dst``.
+
+    Returns:
+        A `ConversionResult` with frame counts, rates and timing.
+
+    Raises:
+        InputError: missing/unreadable/corrupt input, fewer than two frames, no video stream,
+            invalid factor/fps/options, output equal to the input or existing without
+            ``overwrite``.
+        keras_fi.errors.PresetError: unknown preset.
+
+    Example:
+    >>> from keras_fi.video import convert
+    >>> convert("clip.mp4", "clip_50fps.mp4", factor=2)                # doctest: +SKIP
+    ConversionResult(path=PosixPath('clip_50fps.mp4'), input_frames=81, output_frames=162, ...)
+    """
+    started = time_module.monotonic()
+    _check_options(batch_size, tile_size, scene_threshold, crf)
+    video_io.check_video_encoder(codec)
+    src = video_io.check_input_file(src)
+    dst = video_io.check_output_path(dst, [src], overwrite=overwrite)
+    with video_io.VideoReader(src) as reader:
+        output_rate = resolve_output_rate(reader.rate, factor=factor, fps=fps)
+        step = source_step(reader.rate, output_rate)
+        stream = reader.demux()
+        # Read up to the second frame before loading the model or creating any file, so that
+        # unusable inputs fail fast and leave nothing behind.
+        head_packets, head_frames = [], []
+        for kind, item in stream:
+            if kind == "frame":
+                head_frames.append(item)
+                if len(head_frames) == 2:
+                    break
+            else:
+                head_packets.append(item)
+        if len(head_frames) < 2:
+            raise InputError(
+                f"{src} has {len(head_frames)} decodable video frame(s); interpolation needs at least 2"
+            )
+        height, width = head_frames[0].shape[:2]
+        estimated = reader.estimated_frames
+        total = output_frame_count(estimated, step) if estimated else None
+        with video_io.atomic_output(dst) as temporary:
+            # The writer is opened before the model is loaded, so an output container that cannot
+            # be written fails in a second rather than after the model has loaded.
+            writer = video_io.VideoWriter(
+                temporary,
+                rate=output_rate,
+                width=width,
+                height=height,
+                codec=codec,
+                crf=crf,
+                source=reader,
+                start_time=reader.start_time,
+                target=dst,
+            )
+            try:
+                model = load_model(model)
+                engine = BatchedInterpolator(
+                    model, height, width, batch_size=batch_size, tile_size=tile_size
+                )
+                planner = _PairPlanner(engine, step, scene_threshold)
+                for message in writer.warnings:
+                    video_io.print_warning(message)
+                for packet in head_packets:
+                    writer.copy_packet(packet)
+                source_frames = 0
+                with Progress(total, enabled=progress, description=dst.name) as bar:
+
+                    def drain() -> None:
+                        for frame in engine.pop_ready():
+                            writer.write(frame)
+                            bar.update()
+
+                    for kind, item in _chain_frames(head_frames, stream):
+                        if kind == "packet":
+                            writer.copy_packet(item)
+                            continue
+                        if item.shape != head_frames[0].shape:
+                            raise InputError(
+                                f"{src}: frame {source_frames} is {item.shape[1]}x{item.shape[0]} "
+                                f"but the video started at {width}x{height}; size changes are not "
+                                "supported"
+                            )
+                        planner.push(item)
+                        source_frames += 1
+                        drain()
+                    planner.finish()
+                    drain()
+                writer.close()
+            except BaseException:
+                writer.abort()
+                raise
+    return ConversionResult(
+        path=dst,
+        input_frames=source_frames,
+        output_frames=writer.frames_written,
+        input_rate=reader.rate,
+        output_rate=output_rate,
+        scene_cuts=planner.scene_cuts,
+        interpolated_frames=planner.interpolated,
+        seconds=time_module.monotonic() - started,
+        warnings=tuple(writer.warnings),
+    )
+
+
+def _chain_frames(head_frames, stream) -> Iterator[tuple[str, object]]:
+    for frame in head_frames:
+        yield "frame", frame
+    yield from stream
+
+
+def convert_folder(
+    src: str | os.PathLike,
+    dst: str | os.PathLike,
+    *,
+    factor: int = 2,
+    model=None,
+    scene_threshold: float | None = DEFAULT_SCENE_THRESHOLD,
+    tile_size: int | None = None,
+    batch_size: int = 4,
+    progress: bool = True,
+    overwrite: bool = False,
+) -> ConversionResult:
+    """Interpolate a folder of numbered frames into a new folder with ``factor`` times the frames.
+
+    Input frames are read in natural order (``frame2.png`` before ``frame10.png``); the output
+    folder gets ``factor * (n - 1) + 1`` PNG frames named ``000000.png``, ``000001.png``, ...
+    (every ``factor``-th is an original). The folder is filled under a temporary name and moved
+    into place at the end.
+
+    Args:
+        src: folder of images (PNG, JPEG, ...), all the same size.
+        dst: output folder; must not exist (or be empty) unless ``overwrite``.
+        factor: integer multiplier, 2 or more.
+        model: as in `convert`.
+        scene_threshold: as in `convert`.
+        tile_size: as in `convert`.
+        batch_size: as in `convert`.
+        progress: show a progress line on stderr.
+        overwrite: replace an existing non-empty ``dst``.
+
+    Returns:
+        A `ConversionResult` (rates are ``None``).
+
+    Example:
+    >>> convert_folder("frames/", "frames_x4/", factor=4)              # doctest: +SKIP
+    """
+    started = time_module.monotonic()
+    _check_options(batch_size, tile_size, scene_threshold)
+    src, dst = Path(src), Path(dst)
+    frames = video_io.list_frames(src)
+    if len(frames) < 2:
+        raise InputError(f"{src} holds {len(frames)} image; interpolation needs at least 2")
+    step = source_step(Fraction(1), resolve_output_rate(Fraction(1), factor=factor))
+    if os.path.realpath(src) == os.path.realpath(dst):
+        raise InputError(f"output folder {dst} is the input folder; choose another")
+    if dst.exists():
+        if not dst.is_dir():
+            raise InputError(f"{dst} exists and is not a folder")
+        if any(dst.iterdir()) and not overwrite:
+            raise InputError(
+                f"{dst} already exists and is not empty; pass --overwrite to replace it"
+            )
+    if not dst.parent.is_dir():
+        raise InputError(f"output folder's parent {dst.parent} does not exist; create it first")
+    first = video_io.read_image(frames[0])
+    height, width = first.shape[:2]
+    model = load_model(model)
+    engine = BatchedInterpolator(model, height, width, batch_size=batch_size, tile_size=tile_size)
+    planner = _PairPlanner(engine, step, scene_threshold)
+    total = factor * (len(frames) - 1) + 1
+    written = 0
+    with (
+        video_io.atomic_output_folder(dst, overwrite=True) as temporary,
+        Progress(total, enabled=progress, description=dst.name or str(dst)) as bar,
+    ):
+        for path in frames:
+            frame = first if path == frames[0] else video_io.read_image(path)
+            if frame.shape != first.shape:
+                raise InputError(
+                    f"{path} is {frame.shape[1]}x{frame.shape[0]} but {frames[0].name} is "
+                    f"{width}x{height}; all frames must have the same size"
+                )
+            planner.push(frame)
+            for output in engine.pop_ready():
+                video_io.write_image(temporary / f"{written:06d}.png", output)
+                written += 1
+                bar.update()
+        planner.finish(hold_last=False)
+        for output in engine.pop_ready():
+            video_io.write_image(temporary / f"{written:06d}.png", output)
+            written += 1
+            bar.update()
+    return ConversionResult(
+        path=dst,
+        input_frames=len(frames),
+        output_frames=written,
+        input_rate=None,
+        output_rate=None,
+        scene_cuts=planner.scene_cuts,
+        interpolated_frames=planner.interpolated,
+        seconds=time_module.monotonic() - started,
+    )
+
+
+def pair_output_paths(dst: str | os.PathLike, times: Sequence[float]) -> list[Path]:
+    """Output names for `interpolate_pair`: ``dst`` itself for one time, else ``stem_T.ext``.
+
+    Example:
+    >>> [p.name for p in pair_output_paths("mid.png", [0.25, 0.5])]
+    ['mid_0.25.png', 'mid_0.5.png']
+    """
+    dst = Path(dst)
+    if len(times) == 1:
+        return [dst]
+    return [dst.with_name(f"{dst.stem}_{float(t):g}{dst.suffix}") for t in times]
+
+
+def parse_times(times: str | float | Sequence[float]) -> list[float]:
+    """Validate interpolation times: numbers in [0, 1], given as a list or ``"0.25,0.5"``.
+
+    Example:
+    >>> parse_times("0.25, 0.5,0.75")
+    [0.25, 0.5, 0.75]
+    """
+    if isinstance(times, str):
+        parts = [part.strip() for part in times.split(",") if part.strip()]
+    elif isinstance(times, (int, float, Fraction)):
+        parts = [times]
+    else:
+        parts = list(times)
+    values = []
+    for part in parts:
+        try:
+            value = float(Fraction(part)) if isinstance(part, str) else float(part)
+        except (ValueError, ZeroDivisionError, TypeError):
+            raise InputError(
+                f"invalid time {part!r}: use numbers in [0, 1] such as 0.25,0.5"
+            ) from None
+        if not 0 <= value <= 1:
+            raise InputError(f"invalid time {part!r}: times must be in [0, 1]")
+        values.append(value)
+    if not values:
+        raise InputError("no times given: use e.g. --times 0.5 or --times 0.25,0.5,0.75")
+    if len(set(values)) != len(values):
+        raise InputError(f"times {times!r} repeat a value")
+    return values
+
+
+def interpolate_pair(
+    frame0: str | os.PathLike,
+    frame1: str | os.PathLike,
+    dst: str | os.PathLike,
+    *,
+    times: str | float | Sequence[float] = 0.5,
+    model=None,
+    tile_size: int | None = None,
+    batch_size: int = 4,
+    overwrite: bool = False,
+) -> list[Path]:
+    """Interpolate between two image files and write one image per time value.
+
+    Args:
+        frame0: first image (time 0).
+        frame1: second image (time 1), same size.
+        dst: output image; with several times, ``stem_T.ext`` for each time ``T``
+            (``mid.png`` → ``mid_0.25.png``, ``mid_0.5.png``, ...).
+        times: a number in [0, 1], a list of them, or a string ``"0.25,0.5,0.75"``.
+        model: as in `convert`.
+        tile_size: as in `convert`.
+        batch_size: as in `convert`.
+        overwrite: replace existing outputs.
+
+    Returns:
+        The written paths, in the order of ``times``. Either all are written or none.
+
+    Example:
+    >>> interpolate_pair("a.png", "b.png", "mid.png", times=[0.25, 0.5])   # doctest: +SKIP
+    [PosixPath('mid_0.25.png'), PosixPath('mid_0.5.png')]
+    """
+    _check_options(batch_size, tile_size, None)
+    values = parse_times(times)
+    sources = [video_io.check_input_file(frame0), video_io.check_input_file(frame1)]
+    outputs = pair_output_paths(dst, values)
+    for output in outputs:
+        video_io.check_output_path(output, sources, overwrite=overwrite)
+        if output.suffix.lower() not in video_io.IMAGE_EXTENSIONS:
+            raise InputError(
+                f"cannot write {output}: use an image extension ({', '.join(video_io.IMAGE_EXTENSIONS)})"
+            )
+    image0, image1 = video_io.read_image(sources[0]), video_io.read_image(sources[1])
+    if image0.shape != image1.shape:
+        raise InputError(
+            f"{sources[0]} is {image0.shape[1]}x{image0.shape[0]} but {sources[1]} is "
+            f"{image1.shape[1]}x{image1.shape[0]}; the two images must have the same size"
+        )
+    model = load_model(model)
+    between = sum(0.0 < value < 1.0 for value in values)
+    engine = BatchedInterpolator(
+        model, *image0.shape[:2], batch_size=max(1, min(batch_size, between)), tile_size=tile_size
+    )
+    for value in values:
+        if value in (0.0, 1.0):
+            engine.add_copy(image0 if value == 0.0 else image1)
+        else:
+            engine.add_interpolation(image0, image1, value)
+    engine.flush()
+    with contextlib.ExitStack() as stack:
+        for output, frame in zip(outputs, engine.pop_ready()):
+            temporary = stack.enter_context(video_io.atomic_output(output))
+            video_io.write_image(temporary, frame)
+    return outputs

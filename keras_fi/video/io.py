@@ -1,0 +1,544 @@
+"""Streaming video and image I/O with PyAV: decode to RGB, encode from RGB, copy other streams.
+
+`VideoReader` demuxes the input once and yields, in file order, decoded video frames as uint8 RGB
+arrays and the raw packets of the audio and subtitle streams; `VideoWriter` encodes RGB frames and
+muxes those packets unchanged (no audio re-encode), so memory stays flat in the video's length.
+
+Colour: frames are converted to RGB with the matrix and range the stream declares (BT.601/709/
+2020, limited or full) and converted back with the same, and the output stream is tagged with the
+input's colour description, so colours survive the round trip. 10-bit input is processed in 8 bits.
+
+Odd frame sizes: H.264/H.265 4:2:0 cannot store an odd width or height, so for an odd-sized
+frame the writer keeps the exact size and uses 4:4:4 chroma (``yuv444p``) when the codec has it;
+a codec with only 4:2:0 (e.g. ``mpeg4``) gets the frame padded by one replicated row/column.
+
+Safety: outputs are written to a hidden temporary file next to the destination and moved into
+place with ``os.replace`` only after the last byte is written (`atomic_output`), so an
+interrupted or failed run leaves neither a partial output nor a temporary file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import shutil
+import sys
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+
+from keras_fi.errors import InputError
+
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
+# Codec options that take a constant rate factor (quality; lower is better).
+_CRF_CODECS = {"libx264", "libx264rgb", "libx265", "libvpx-vp9", "libaom-av1", "libsvtav1"}
+# Container tags describing the file that wrote them, not the content: not copied.
+_SKIP_METADATA = {"encoder", "major_brand", "minor_version", "compatible_brands"}
+# AVColorSpace values (FFmpeg's AVCOL_SPC_*) -> swscale matrix names PyAV understands.
+_SWS_COLORSPACE = {1: "itu709", 4: "fcc", 5: "itu601", 6: "itu601", 7: "smpte240m", 9: "bt2020"}
+
+
+def _av():
+    """Import PyAV lazily (its FFmpeg logging is off by default, which is what users want)."""
+    import av
+
+    return av
+
+
+def check_input_file(path: str | os.PathLike) -> Path:
+    """Return ``path`` as a ``Path`` if it is an existing readable file, else raise `InputError`."""
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"no such file: {path}")
+    if path.is_dir():
+        raise InputError(f"{path} is a folder; give a video file (or use folder mode)")
+    if not os.access(path, os.R_OK):
+        raise InputError(f"cannot read {path}: permission denied")
+    return path
+
+
+def check_output_path(
+    destination: str | os.PathLike, sources: list[Path], *, overwrite: bool
+) -> Path:
+    """Validate where an output goes: not onto an input, not over a file unless ``overwrite``.
+
+    Args:
+        destination: the output path.
+        sources: the input paths it must not replace.
+        overwrite: allow replacing an existing output.
+
+    Returns:
+        ``destination`` as a ``Path``.
+    """
+    destination = Path(destination)
+    for source in sources:
+        same = os.path.realpath(source) == os.path.realpath(destination)
+        if same or (destination.exists() and os.path.samefile(source, destination)):
+            raise InputError(f"output {destination} is the input file; choose another output path")
+    if destination.is_dir():
+        raise InputError(f"output {destination} is a folder; give a file name")
+    if destination.exists() and not overwrite:
+        raise InputError(
+            f"{destination} already exists; pass --overwrite (overwrite=True) to replace it"
+        )
+    parent = destination.parent if str(destination.parent) else Path(".")
+    if not parent.is_dir():
+        raise InputError(f"output folder {parent} does not exist; create it first")
+    return destination
+
+
+def _temporary_name(destination: Path) -> Path:
+    # Same folder (so os.replace is atomic) and same suffix (so muxers pick the same format).
+    return destination.with_name(
+        f".{destination.stem}.keras-fi-{uuid.uuid4().hex[:8]}.tmp{destination.suffix}"
+    )
+
+
+@contextlib.contextmanager
+def atomic_output(destination: str | os.PathLike) -> Iterator[Path]:
+    """Yield a temporary path next to ``destination``; move it into place only on success.
+
+    Whatever happens inside the block (an exception, Ctrl-C), the temporary file is removed and
+    ``destination`` is left as it was.
+
+    Example:
+    >>> import tempfile
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> with atomic_output(folder / "out.txt") as temporary:
+    ...     _ = temporary.write_text("done")
+    >>> sorted(p.name for p in folder.iterdir())
+    ['out.txt']
+    """
+    destination = Path(destination)
+    temporary = _temporary_name(destination)
+    try:
+        yield temporary
+        os.replace(temporary, destination)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            temporary.unlink()
+
+
+@contextlib.contextmanager
+def atomic_output_folder(destination: str | os.PathLike, *, overwrite: bool) -> Iterator[Path]:
+    """Like `atomic_output` for a folder: fill a hidden sibling folder, then swap it in.
+
+    An existing ``destination`` is only replaced when ``overwrite`` is true, and only after the
+    new folder is complete.
+    """
+    destination = Path(destination)
+    temporary = destination.with_name(f".{destination.name}.keras-fi-{uuid.uuid4().hex[:8]}.tmp")
+    old = destination.with_name(f".{destination.name}.keras-fi-{uuid.uuid4().hex[:8]}.old")
+    temporary.mkdir()
+    try:
+        yield temporary
+        if destination.exists():
+            if not overwrite:
+                raise InputError(f"{destination} already exists; pass --overwrite to replace it")
+            os.replace(destination, old)
+        os.replace(temporary, destination)
+    finally:
+        shutil.rmtree(temporary, ignore_errors=True)
+        shutil.rmtree(old, ignore_errors=True)
+
+
+# ---------------------------------------------------------------------------------------------
+# Images and frame folders
+
+
+def _natural_key(path: Path) -> list:
+    return [int(part) if part.isdigit() else part.lower() for part in re.split(r"(\d+)", path.name)]
+
+
+def list_frames(folder: str | os.PathLike) -> list[Path]:
+    """Image files of a frame folder in natural order (``2.png`` before ``10.png``).
+
+    Raises:
+        InputError: when the folder is missing or holds no images.
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise InputError(f"no such folder: {folder}")
+    frames = sorted(
+        (p for p in folder.iterdir() if p.suffix.lower() in IMAGE_EXTENSIONS and p.is_file()),
+        key=_natural_key,
+    )
+    if not frames:
+        raise InputError(f"{folder} holds no images ({', '.join(IMAGE_EXTENSIONS)})")
+    return frames
+
+
+def read_image(path: str | os.PathLike) -> np.ndarray:
+    """Read an image file as a ``(height, width, 3)`` uint8 RGB array.
+
+    Raises:
+        InputError: when the file is missing or not a readable image.
+    """
+    from PIL import Image, UnidentifiedImageError
+
+    path = check_input_file(path)
+    try:
+        with Image.open(path) as image:
+            return np.asarray(image.convert("RGB"))
+    except (UnidentifiedImageError, OSError, SyntaxError) as error:
+        raise InputError(f"cannot read image {path}: {error}") from None
+
+
+def write_image(path: str | os.PathLike, frame: np.ndarray) -> None:
+    """Write a uint8 RGB frame; the format follows the file extension (PNG, JPEG, ...)."""
+    from PIL import Image
+
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in IMAGE_EXTENSIONS:
+        raise InputError(f"cannot write {path}: use one of {', '.join(IMAGE_EXTENSIONS)}")
+    image_format = {".jpg": "JPEG", ".tif": "TIFF"}.get(suffix, suffix[1:].upper())
+    options = {"quality": 95} if image_format == "JPEG" else {}
+    Image.fromarray(frame).save(path, format=image_format, **options)
+
+
+# ---------------------------------------------------------------------------------------------
+# Video
+
+
+@dataclass(frozen=True)
+class ColorInfo:
+    """Colour description of a video stream (FFmpeg enum values; 0/2 mean unspecified)."""
+
+    colorspace: int = 2
+    color_range: int = 0
+    color_primaries: int = 2
+    color_trc: int = 2
+
+    @classmethod
+    def from_frame(cls, frame) -> ColorInfo:
+        return cls(
+            int(frame.colorspace),
+            int(frame.color_range),
+            int(frame.color_primaries),
+            int(frame.color_trc),
+        )
+
+    @property
+    def sws_colorspace(self) -> str:
+        """Matrix name for swscale; unspecified means BT.601, FFmpeg's own default."""
+        return _SWS_COLORSPACE.get(self.colorspace, "itu601")
+
+    @property
+    def sws_range(self) -> str:
+        return "JPEG" if self.color_range == 2 else "MPEG"
+
+
+class VideoReader:
+    """Open a video for streaming: its properties, then frames and copyable packets in file order.
+
+    Args:
+        path: the video file.
+
+    Raises:
+        InputError: missing file, not a video, or no video stream.
+
+    Example:
+    >>> reader = VideoReader("clip.mp4")                                      # doctest: +SKIP
+    >>> for kind, item in reader.demux():                                     # doctest: +SKIP
+    ...     ...  # kind == "frame": item is (height, width, 3) uint8; "packet": an av.Packet
+    """
+
+    def __init__(self, path: str | os.PathLike) -> None:
+        av = _av()
+        self.path = check_input_file(path)
+        try:
+            self.container = av.open(str(self.path))
+        except (av.FFmpegError, UnicodeDecodeError, ValueError) as error:
+            raise InputError(
+                f"{self.path} is not a readable video (truncated or not a video file?): {_reason(error)}"
+            ) from None
+        try:
+            if not self.container.streams.video:
+                raise InputError(f"{self.path} has no video stream")
+            self.stream = self.container.streams.video[0]
+            if self.stream.codec_context is None:
+                raise InputError(f"{self.path}: no decoder for its video codec")
+            self.stream.thread_type = "AUTO"
+            rate = self.stream.average_rate or self.stream.guessed_rate or self.stream.base_rate
+            if not rate or rate <= 0:
+                raise InputError(f"{self.path}: the video stream declares no frame rate")
+            self.rate = Fraction(rate)
+            self.width = self.stream.codec_context.width
+            self.height = self.stream.codec_context.height
+            if self.width <= 0 or self.height <= 0:
+                raise InputError(f"{self.path}: the video stream has no frame size")
+            self.copy_streams = [
+                s
+                for s in self.container.streams
+                if s.type in ("audio", "subtitle") and s.codec_context is not None
+            ]
+        except BaseException:
+            self.container.close()
+            raise
+        # Set from the first decoded frame (streams do not always declare them up front).
+        self.color = ColorInfo()
+        self.rotation = 0
+        self._seen_frame = False
+        self.start_time = self._start_time()
+
+    def _start_time(self) -> Fraction:
+        if self.stream.start_time is not None and self.stream.time_base:
+            return self.stream.start_time * self.stream.time_base
+        return Fraction(0)
+
+    @property
+    def estimated_frames(self) -> int | None:
+        """Frame count from the header, or duration times rate; ``None`` when unknown."""
+        if self.stream.frames:
+            return int(self.stream.frames)
+        if self.stream.duration and self.stream.time_base:
+            return round(self.stream.duration * self.stream.time_base * self.rate)
+        if self.container.duration:
+            return round(Fraction(self.container.duration, 1_000_000) * self.rate)
+        return None
+
+    @property
+    def metadata(self) -> dict[str, str]:
+        return {k: v for k, v in self.container.metadata.items() if k.lower() not in _SKIP_METADATA}
+
+    def demux(self) -> Iterator[tuple[str, object]]:
+        """Yield ``("frame", rgb_uint8_array)`` and ``("packet", av.Packet)`` in file order.
+
+        Raises:
+            InputError: when the file turns out to be corrupt or truncated while decoding.
+        """
+        av = _av()
+        try:
+            for packet in self.container.demux(self.stream, *self.copy_streams):
+                if packet.stream.index == self.stream.index:
+                    for frame in packet.decode():
+                        if not self._seen_frame:
+                            self._seen_frame = True
+                            self.color = ColorInfo.from_frame(frame)
+                            self.rotation = int(frame.rotation or 0)
+                        yield "frame", frame.to_ndarray(format="rgb24")
+                elif packet.dts is not None and packet.size:
+                    yield "packet", packet
+        except av.FFmpegError as error:
+            raise InputError(
+                f"cannot decode {self.path} (corrupt or truncated file?): {_reason(error)}"
+            ) from None
+
+    def close(self) -> None:
+        self.container.close()
+
+    def __enter__(self) -> VideoReader:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
+
+
+def _reason(error: Exception) -> str:
+    text = getattr(error, "strerror", None) or str(error)
+    return text.splitlines()[0] if text else type(error).__name__
+
+
+def check_video_encoder(codec: str) -> None:
+    """Raise `InputError` unless ``codec`` names a video encoder of this FFmpeg build."""
+    av = _av()
+    try:
+        found = av.Codec(codec, "w")
+    except (av.FFmpegError, ValueError, TypeError):
+        found = None
+    if found is None or found.type != "video":
+        raise InputError(f"unknown video encoder {codec!r}; try libx264, libx265 or libvpx-vp9")
+
+
+def choose_pixel_format(codec: str, width: int, height: int) -> tuple[str, bool]:
+    """Pixel format to encode with, and whether frames must be padded to even sizes.
+
+    Example:
+    >>> choose_pixel_format("libx264", 64, 48)
+    ('yuv420p', False)
+    >>> choose_pixel_format("libx264", 65, 49)
+    ('yuv444p', False)
+    """
+    av = _av()
+    formats = [f.name for f in (av.Codec(codec, "w").video_formats or [])]
+    even = width % 2 == 0 and height % 2 == 0
+    if not formats or ("yuv420p" in formats and even):
+        return "yuv420p", not even
+    if not even and "yuv444p" in formats:
+        return "yuv444p", False
+    chosen = formats[0]
+    subsampled = chosen.startswith(("yuv420", "yuvj420", "nv12", "yuv422", "yuvj422"))
+    return chosen, subsampled and not even
+
+
+class VideoWriter:
+    """Encode RGB frames to a video file and mux copied packets from a `VideoReader` beside them.
+
+    Args:
+        path: output file; its extension picks the container (``.mp4``, ``.mkv``, ``.mov``, ...).
+        rate: output frame rate.
+        width: frame width.
+        height: frame height.
+        codec: video encoder name (``libx264``, ``libx265``, ``libvpx-vp9``, ``ffv1``, ...).
+        crf: constant rate factor for encoders that have one (lower is better; 18 ~ visually
+            lossless for x264).
+        source: the reader whose audio/subtitle streams and metadata to copy, if any.
+        start_time: presentation time of the first output frame in seconds (the input's, so
+            copied audio stays in sync).
+        target: the final output path when ``path`` is a temporary file (for messages).
+
+    Raises:
+        InputError: unknown codec or a container that cannot hold it.
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike,
+        *,
+        rate: Fraction,
+        width: int,
+        height: int,
+        codec: str = "libx264",
+        crf: int | None = 18,
+        source: VideoReader | None = None,
+        start_time: Fraction = Fraction(0),
+        target: str | os.PathLike | None = None,
+    ) -> None:
+        av = _av()
+        self.path = Path(path)
+        # Messages name the file the user asked for, not the temporary file being written.
+        self.target = Path(target) if target is not None else self.path
+        self.warnings: list[str] = []
+        check_video_encoder(codec)
+        try:
+            self.container = av.open(str(self.path), "w")
+        except (av.FFmpegError, ValueError):
+            raise InputError(
+                f"cannot write {self.target}: no video container for the extension "
+                f"{self.target.suffix!r}; use .mp4, .mkv or .mov"
+            ) from None
+        try:
+            self._setup(av, rate, width, height, codec, crf, source, start_time)
+        except BaseException:
+            self.container.close()
+            raise
+
+    def _setup(self, av, rate, width, height, codec, crf, source, start_time) -> None:
+        self.width, self.height = width, height
+        pix_fmt, self.pad = choose_pixel_format(codec, width, height)
+        try:
+            self.stream = self.container.add_stream(codec, rate=rate)
+        except (av.FFmpegError, ValueError) as error:
+            raise InputError(
+                f"{self.target.suffix} files cannot hold {codec} video ({_reason(error)}); try .mkv"
+            ) from None
+        self.stream.width = width + (width % 2 if self.pad else 0)
+        self.stream.height = height + (height % 2 if self.pad else 0)
+        self.stream.pix_fmt = pix_fmt
+        self.stream.codec_context.time_base = Fraction(1) / rate
+        if crf is not None and codec in _CRF_CODECS:
+            options = {"crf": str(crf)}
+            if codec == "libvpx-vp9":
+                options["b"] = "0"
+            self.stream.codec_context.options = options
+        self.color = source.color if source is not None else ColorInfo()
+        context = self.stream.codec_context
+        context.colorspace = self.color.colorspace
+        context.color_range = self.color.color_range
+        context.color_primaries = self.color.color_primaries
+        context.color_trc = self.color.color_trc
+        self.first_pts = round(start_time * rate)
+        self.frames_written = 0
+        self.copied: dict[int, object] = {}
+        if source is not None:
+            if source.rotation:
+                self.stream.set_display_rotation(source.rotation)
+            self.container.metadata.update(source.metadata)
+            language = source.stream.metadata.get("language")
+            if language:
+                self.stream.metadata["language"] = language
+            for template in source.copy_streams:
+                self._add_copy(template)
+
+    def _add_copy(self, template) -> None:
+        try:
+            stream = self.container.add_stream_from_template(template)
+        except (ValueError, self._av_error()) as error:
+            self.warnings.append(
+                f"{template.type} stream #{template.index} ({template.codec_context.name}) not copied: "
+                f"{self.target.suffix} files cannot hold it ({_reason(error)}); use .mkv to keep it"
+            )
+            return
+        for key, value in template.metadata.items():
+            if key.lower() not in _SKIP_METADATA:
+                stream.metadata[key] = value
+        self.copied[template.index] = stream
+
+    @staticmethod
+    def _av_error():
+        return _av().FFmpegError
+
+    def write(self, frame: np.ndarray) -> None:
+        """Encode one ``(height, width, 3)`` uint8 RGB frame as the next output frame."""
+        av = _av()
+        if self.pad:
+            frame = np.pad(frame, ((0, self.height % 2), (0, self.width % 2), (0, 0)), mode="edge")
+        video_frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(frame), format="rgb24")
+        video_frame = video_frame.reformat(
+            format=self.stream.pix_fmt,
+            dst_colorspace=self.color.sws_colorspace,
+            dst_color_range=self.color.sws_range,
+        )
+        video_frame.pts = self.first_pts + self.frames_written
+        video_frame.time_base = self.stream.codec_context.time_base
+        self.frames_written += 1
+        for packet in self.stream.encode(video_frame):
+            self.container.mux(packet)
+
+    def copy_packet(self, packet) -> None:
+        """Mux a packet of a copied stream unchanged (it keeps its original timestamps)."""
+        stream = self.copied.get(packet.stream.index)
+        if stream is not None:
+            packet.stream = stream
+            self.container.mux(packet)
+
+    def close(self) -> None:
+        """Flush the encoder and finish the file."""
+        for packet in self.stream.encode(None):
+            self.container.mux(packet)
+        self.container.close()
+
+    def abort(self) -> None:
+        """Close the file without finishing it (the caller deletes it)."""
+        with contextlib.suppress(Exception):
+            self.container.close()
+
+
+def probe(path: str | os.PathLike) -> dict:
+    """Basic facts about a video: frame count (decoded), rate, size, duration, stream types.
+
+    Decodes the whole video stream, so it is for checks and tests, not for big files.
+    """
+    av = _av()
+    with av.open(str(path)) as container:
+        video = container.streams.video[0]
+        frames = sum(1 for _ in container.decode(video=0))
+        return {
+            "frames": frames,
+            "rate": Fraction(video.average_rate),
+            "width": video.codec_context.width,
+            "height": video.codec_context.height,
+            "duration": container.duration / 1_000_000 if container.duration else None,
+            "streams": [s.type for s in container.streams],
+        }
+
+
+def print_warning(message: str) -> None:
+    """One warning line on stderr (kept separate so callers can silence or collect them)."""
+    print(f"keras-fi: warning: {message}", file=sys.stderr)
