@@ -132,8 +132,11 @@ def save_preset(model, path, metadata: dict | None = None) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
     try:
+        serialized = keras.saving.serialize_keras_object(model)
+        # A preset is an architecture + weights; how it was compiled is the user's business.
+        serialized.pop("compile_config", None)
         with open(tmp / CONFIG_FILE, "w") as file:
-            json.dump(keras.saving.serialize_keras_object(model), file, indent=2)
+            json.dump(serialized, file, indent=2)
         model.save_weights(str(tmp / WEIGHTS_FILE))
         info = {
             "keras_version": keras.__version__,
