@@ -26,47 +26,28 @@ def build_dataset(
     seed: int | None = 0,
 ):
     """An endless tf.data pipeline of real triplets, optionally mixed with synthetic motion."""
-    from keras_fi.data.video_triplets import video_triplets
-
-    datasets, weights = [], []
-    if data_paths and synthetic_fraction == 0:
-        return video_triplets(
-            list(data_paths),
-            crop_size=crop_size,
-            batch_size=batch_size,
-            max_spacing=max_spacing,
-            augment=True,
-            seed=seed,
-            epoch_size=-1,
-        )
     from keras_fi import data
 
-    if data_paths:
-        datasets.append(
-            data.video_triplets(
-                list(data_paths),
-                crop_size=crop_size,
-                batch_size=batch_size,
-                max_spacing=max_spacing,
-                augment=True,
-                seed=seed,
-                epoch_size=-1,
-            )
-        )
-        weights.append(1.0 - synthetic_fraction)
-    if synthetic_fraction > 0:
-        images = data.natural_images(list(data_paths)) if data_paths else None
-        datasets.append(
-            data.synthetic_motion(
-                crop_size=crop_size, batch_size=batch_size, seed=seed, images=images
-            )
-        )
-        weights.append(synthetic_fraction)
-    if not datasets:
+    if not data_paths and synthetic_fraction <= 0:
         raise InputError("no training data: give --data PATH... and/or --synthetic-fraction > 0.")
-    if len(datasets) == 1:
-        return datasets[0]
-    return data.mix(datasets, weights=weights, seed=seed)
+    common = dict(crop_size=crop_size, seed=seed, epoch_size=-1)
+    if synthetic_fraction <= 0:
+        return data.video_triplets(
+            list(data_paths), batch_size=batch_size, max_spacing=max_spacing, **common
+        )
+    images = data.natural_images(list(data_paths)) if data_paths else None
+    synthetic = data.synthetic_motion(batch_size=None, images=images, **common)
+    if synthetic_fraction >= 1 or not data_paths:
+        return synthetic.batch(batch_size, drop_remainder=True).prefetch(2)
+    real = data.video_triplets(
+        list(data_paths), batch_size=None, max_spacing=max_spacing, **common
+    )
+    return data.mix(
+        [real, synthetic],
+        weights=[1.0 - synthetic_fraction, synthetic_fraction],
+        seed=seed,
+        batch_size=batch_size,
+    )
 
 
 def train(

@@ -1,0 +1,273 @@
+"""From clips to a batched `tf.data.Dataset` of `(inputs, target)` ready for `model.fit`.
+
+Every example is a pure function of (example index, random value) where the random values come
+from `tf.data.Dataset.random(seed)`: the same seed gives the same batches, each epoch draws new
+ones (`rerandomize_each_iteration`), and decoding runs in parallel (`num_parallel_calls`) while
+`deterministic=True` keeps the order.
+"""
+
+from __future__ import annotations
+
+import atexit
+import functools
+import threading
+import time
+from collections.abc import Callable, Sequence
+
+import numpy as np
+
+from keras_fi.data.augment import TripletOptions, augment_triplet, photometric_jitter
+from keras_fi.data.clips import Clip
+from keras_fi.data.sampling import sample_triplet, triplets_per_clip
+from keras_fi.errors import InputError
+
+AUTOTUNE = -1  # tf.data.AUTOTUNE, without importing TensorFlow at module import
+
+_calls_lock = threading.Lock()
+_calls_active = 0
+_last_call_end = 0.0
+
+
+def tracked(function: Callable) -> Callable:
+    """Marks a Python function that tf.data threads call, so `_drain_at_exit` can wait for it."""
+
+    @functools.wraps(function)
+    def wrapper(*args):
+        global _calls_active, _last_call_end
+        with _calls_lock:
+            _calls_active += 1
+        try:
+            return function(*args)
+        finally:
+            with _calls_lock:
+                _calls_active -= 1
+                _last_call_end = time.monotonic()
+
+    return wrapper
+
+
+@atexit.register
+def _drain_at_exit(quiet_s: float = 0.5, limit_s: float = 30.0) -> None:
+    """Waits at exit until no pipeline has called into Python for `quiet_s`.
+
+    A tf.data iterator still alive at interpreter exit (e.g. `it = iter(dataset)` at module
+    level) keeps its threads calling `numpy_function`s; one that asks for the GIL while the
+    interpreter finalizes blocks forever and the process never exits (TensorFlow issue #21277).
+    Once the prefetch buffers are full the threads stop calling Python, and exit is safe.
+    """
+    deadline = time.monotonic() + limit_s
+    while time.monotonic() < deadline:
+        with _calls_lock:
+            if _calls_active == 0 and time.monotonic() - _last_call_end > quiet_s:
+                return
+        time.sleep(0.05)
+
+
+def example_rng(random_value: int) -> np.random.Generator:
+    """The numpy generator of one example, from its tf.data random value."""
+    return np.random.default_rng([int(random_value) & 0xFFFFFFFFFFFFFFFF, 0x6B66])
+
+
+class ClipSampler:
+    """Turns (index, random value) into one augmented triplet from a list of clips.
+
+    Index -1 draws a clip (weighted), spacings and target at random; index k >= 0 takes the k-th
+    natural triplet (consecutive frames, time 0.5) in clip order, for ordered evaluation passes.
+
+    Args:
+        clips: clips with at least 3 frames.
+        options: sampling and augmentation options.
+        clip_weights: "frames" (a clip is drawn in proportion to its triplets, so every target
+            position is equally likely), "uniform" (every clip equally often) or one weight per
+            clip.
+    """
+
+    def __init__(
+        self,
+        clips: Sequence[Clip],
+        options: TripletOptions,
+        clip_weights: str | Sequence[float] = "frames",
+    ):
+        self.clips = list(clips)
+        self.options = options
+        counts = np.array([triplets_per_clip(clip.num_frames) for clip in self.clips], np.int64)
+        self.ends = np.cumsum(counts)
+        if isinstance(clip_weights, str):
+            if clip_weights not in ("frames", "uniform"):
+                raise InputError(
+                    f"clip_weights must be 'frames', 'uniform' or one weight per clip, "
+                    f"got {clip_weights!r}"
+                )
+            weights = counts if clip_weights == "frames" else np.ones(len(counts))
+        else:
+            weights = np.asarray(clip_weights, np.float64)
+            if weights.shape != counts.shape or (weights < 0).any() or weights.sum() <= 0:
+                raise InputError(
+                    f"clip_weights needs {len(counts)} non-negative weights (one per clip), "
+                    f"got {list(clip_weights)}"
+                )
+        self.weights = np.asarray(weights, np.float64) / np.sum(weights)
+
+    @property
+    def num_triplets(self) -> int:
+        """Natural triplets in all clips: the default epoch size."""
+        return int(self.ends[-1])
+
+    def locate(
+        self, index: int, rng: np.random.Generator
+    ) -> tuple[Clip, tuple[int, int, int], float]:
+        """The clip, frame indices and time of example `index` (-1: random)."""
+        if index < 0:
+            clip = self.clips[int(rng.choice(len(self.clips), p=self.weights))]
+            *frames, time = sample_triplet(
+                clip.num_frames, rng, self.options.max_spacing, self.options.symmetric
+            )
+            return clip, tuple(frames), time
+        clip_index = int(np.searchsorted(self.ends, index, side="right"))
+        start = int(self.ends[clip_index - 1]) if clip_index else 0
+        target = index - start + 1
+        return self.clips[clip_index], (target - 1, target, target + 1), 0.5
+
+    def __call__(self, index, random_value) -> tuple[np.ndarray, np.float32]:
+        rng = example_rng(random_value)
+        clip, indices, time = self.locate(int(index), rng)
+        frames, time = augment_triplet(clip.read(indices), time, rng, self.options)
+        return frames, np.float32(time)
+
+
+def to_inputs_target(frames, time):
+    """(frames (..., 3, h, w, 3), time) -> ({"frame0", "frame1", "time"}, target), float32 [0, 1]."""
+    import tensorflow as tf
+
+    if frames.dtype == tf.uint8:
+        frames = tf.cast(frames, tf.float32) / 255.0
+    frame0, target, frame1 = tf.unstack(frames, num=3, axis=-4)
+    return {"frame0": frame0, "frame1": frame1, "time": tf.cast(time, tf.float32)}, target
+
+
+def finish(dataset, *, batch_size: int | None, drop_remainder: bool, photometric: bool):
+    """Photometric jitter (optional), batching, float conversion and prefetch.
+
+    Args:
+        dataset: elements (frames uint8 (3, h, w, 3), time float32, random value int64).
+        batch_size: examples per batch; None leaves examples unbatched (e.g. for `mix`).
+        drop_remainder: drop a last partial batch, so shapes are fixed (JAX compiles once).
+        photometric: apply `photometric_jitter` per example.
+    """
+    import tensorflow as tf
+
+    if photometric:
+
+        def jitter(frames, time, random_value):
+            seed = tf.stack([random_value, tf.constant(0x5EED, tf.int64)])
+            return photometric_jitter(tf.cast(frames, tf.float32) / 255.0, seed), time
+
+        dataset = dataset.map(jitter, num_parallel_calls=AUTOTUNE, deterministic=True)
+    else:
+        dataset = dataset.map(lambda frames, time, random_value: (frames, time))
+    if batch_size is not None:
+        if int(batch_size) != batch_size or batch_size < 1:
+            raise InputError(f"batch_size must be a positive integer or None, got {batch_size!r}")
+        dataset = dataset.batch(
+            int(batch_size),
+            drop_remainder=drop_remainder,
+            num_parallel_calls=AUTOTUNE,
+            deterministic=True,
+        )
+    dataset = dataset.map(to_inputs_target, num_parallel_calls=AUTOTUNE, deterministic=True)
+    return dataset.prefetch(AUTOTUNE)
+
+
+def indexed_examples(
+    example_fn: Callable,
+    *,
+    crop_size: int,
+    count: int | None,
+    ordered: bool,
+    seed: int | None,
+    num_parallel_calls: int | None = None,
+):
+    """Dataset of (frames, time, random value) from `example_fn(index, random_value)`.
+
+    Args:
+        example_fn: numpy function returning (uint8 (3, crop, crop, 3), float32 time).
+        crop_size: side of the frames example_fn returns.
+        count: examples per epoch; None repeats forever (only when not ordered).
+        ordered: pass indices 0..count-1 instead of -1 (random example).
+        seed: seed of the random values; None: different every run.
+        num_parallel_calls: parallel example_fn calls (default: autotune).
+    """
+    import tensorflow as tf
+
+    randoms = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True)
+    if ordered:
+        dataset = tf.data.Dataset.zip(tf.data.Dataset.range(count), randoms)
+    else:
+        dataset = randoms.map(lambda value: (tf.constant(-1, tf.int64), value))
+        if count is not None:
+            dataset = dataset.take(count)
+
+    def load(index, random_value):
+        frames, times = tf.numpy_function(
+            tracked(example_fn), [index, random_value], (tf.uint8, tf.float32), name="triplet"
+        )
+        frames.set_shape((3, crop_size, crop_size, 3))
+        times.set_shape(())
+        return frames, times, random_value
+
+    return dataset.map(
+        load,
+        num_parallel_calls=AUTOTUNE if num_parallel_calls is None else num_parallel_calls,
+        deterministic=True,
+    )
+
+
+def clip_triplets(
+    clips: Sequence[Clip],
+    options: TripletOptions,
+    *,
+    batch_size: int | None = 4,
+    seed: int | None = None,
+    shuffle: bool = True,
+    epoch_size: int | None = None,
+    drop_remainder: bool = True,
+    clip_weights: str | Sequence[float] = "frames",
+    num_parallel_calls: int | None = None,
+):
+    """The dataset of augmented triplets drawn from `clips` (shared by all real-data loaders).
+
+    Args:
+        clips: clips with at least 3 frames.
+        options: sampling and augmentation options.
+        batch_size: examples per batch, None for unbatched examples.
+        seed: same seed, same batches; None: different every run.
+        shuffle: draw clips, spacings and targets at random (training). False walks every natural
+            triplet (consecutive frames, time 0.5) once in order, for evaluation.
+        epoch_size: examples per epoch (default: one per natural triplet); with shuffle, None
+            means that default, and -1 repeats forever.
+        drop_remainder: drop a last partial batch (fixed shapes for jit).
+        clip_weights: see `ClipSampler`.
+        num_parallel_calls: parallel decoding calls (default: autotune).
+    """
+    sampler = ClipSampler(clips, options, clip_weights)
+    count = sampler.num_triplets if epoch_size is None else int(epoch_size)
+    if count == -1 and not shuffle:
+        raise InputError("epoch_size=-1 (repeat forever) needs shuffle=True")
+    if count < 1 and count != -1:
+        raise InputError(f"epoch_size must be positive, or -1 to repeat forever; got {count}")
+    if not shuffle:
+        count = min(count, sampler.num_triplets)
+    dataset = indexed_examples(
+        sampler,
+        crop_size=options.crop_size,
+        count=None if count == -1 else count,
+        ordered=not shuffle,
+        seed=seed,
+        num_parallel_calls=num_parallel_calls,
+    )
+    return finish(
+        dataset,
+        batch_size=batch_size,
+        drop_remainder=drop_remainder,
+        photometric=options.photometric,
+    )
