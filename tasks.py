@@ -36,7 +36,7 @@ def run(*args, env=None) -> int:
 
 
 def setup(extras: str = "dev,eval", with_torch: bool = True) -> None:
-    if sys.version_info < (3, 10):
+    if sys.version_info < (3, 10):  # noqa: UP036 - tasks.py may be started by an older Python
         sys.exit(f"keras_fi needs Python >= 3.10, this is {sys.version.split()[0]}.")
     stamp = VENV / ".keras_fi-installed"
     wanted = hashlib.sha256(

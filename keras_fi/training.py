@@ -39,9 +39,7 @@ def build_dataset(
     synthetic = data.synthetic_motion(batch_size=None, images=images, **common)
     if synthetic_fraction >= 1 or not data_paths:
         return synthetic.batch(batch_size, drop_remainder=True).prefetch(2)
-    real = data.video_triplets(
-        list(data_paths), batch_size=None, max_spacing=max_spacing, **common
-    )
+    real = data.video_triplets(list(data_paths), batch_size=None, max_spacing=max_spacing, **common)
     return data.mix(
         [real, synthetic],
         weights=[1.0 - synthetic_fraction, synthetic_fraction],
@@ -73,7 +71,8 @@ def train(
         out_dir: run directory: ``backup/`` (resume state), ``checkpoint.weights.h5``,
             ``logs/`` (TensorBoard), ``history.csv`` and ``preset/`` at the end.
         data_paths: video files and folders of numbered frames (see ``keras_fi.data``).
-        preset: architecture (``FourierInterpolator.presets``) or preset directory to start from.
+        preset: architecture: a preset name (``FourierInterpolator.presets``) or preset directory,
+            built untrained.
         steps: optimizer steps in total (the cosine schedule decays over them).
         init_from: a preset (name or directory) whose weights initialise the model.
         synthetic_fraction: share of batches drawn from on-the-fly synthetic motion.
@@ -90,7 +89,8 @@ def train(
     out_dir.mkdir(parents=True, exist_ok=True)
     if mixed_precision:
         keras.mixed_precision.set_global_policy("mixed_bfloat16")
-    model = FourierInterpolator.from_preset(preset, load_weights=init_from is None and _has_weights(preset))
+    # `preset` gives the architecture; weights come only from `init_from` (reproducible from scratch).
+    model = FourierInterpolator.from_preset(preset, load_weights=False)
     if init_from is not None:
         model.load_weights(str(Path(_preset_dir(init_from)) / "model.weights.h5"))
     model.compile(learning_rate=learning_rate, decay_steps=steps)
@@ -138,13 +138,6 @@ def train(
         },
     )
     return model
-
-
-def _has_weights(preset: str) -> bool:
-    from keras_fi.models.preset_utils import resolve_preset
-
-    directory, _ = resolve_preset(preset)
-    return directory is not None
 
 
 def _preset_dir(preset: str) -> str:

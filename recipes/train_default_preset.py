@@ -56,39 +56,55 @@ def evaluate_preset(preset_dir: Path) -> dict:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
     parser.add_argument("--config", default=str(ROOT / "recipes" / "default_preset.json"))
     parser.add_argument("--out", default=str(ROOT / "recipes" / "checkpoints" / "default_preset"))
-    parser.add_argument("--steps", type=int, default=None, help="override the config's steps")
-    parser.add_argument("--evaluate-only", action="store_true")
+    parser.add_argument("--steps", type=int, default=None, help="override every stage's steps")
+    parser.add_argument(
+        "--evaluate-only", action="store_true", help="score the last finished stage"
+    )
     parser.add_argument("--install", action="store_true", help="copy into keras_fi/presets/")
     args = parser.parse_args(argv)
 
     config = json.loads(Path(args.config).read_text())
-    if args.steps:
-        config["steps"] = args.steps
     out = Path(args.out)
     from keras_fi.models.preset_utils import METADATA_FILE, read_metadata
     from keras_fi.training import train
 
     if not args.evaluate_only:
-        start = time.time()
-        train(
-            out,
-            data_paths=[resolve(p) for p in config["data"]],
-            preset=config["preset"],
-            steps=config["steps"],
-            batch_size=config["batch_size"],
-            crop_size=config["crop_size"],
-            learning_rate=config["learning_rate"],
-            steps_per_epoch=config["steps_per_epoch"],
-            max_spacing=config["max_spacing"],
-            synthetic_fraction=config["synthetic_fraction"],
-            seed=config["seed"],
-            verbose=2,
-        )
-        print(f"training finished in {time.time() - start:.0f} s")
-    preset_dir = out / "preset"
+        previous = None
+        for stage in config["stages"]:
+            stage_dir = out / stage["name"]
+            if (stage_dir / "preset" / METADATA_FILE).is_file():
+                print(f"{stage['name']}: done already ({stage_dir / 'preset'})")
+                previous = stage_dir / "preset"
+                continue
+            start = time.time()
+            train(
+                stage_dir,
+                data_paths=[resolve(p) for p in config["data"]],
+                preset=config["preset"],
+                init_from=str(previous) if previous else None,
+                steps=args.steps or stage["steps"],
+                batch_size=stage["batch_size"],
+                crop_size=stage["crop_size"],
+                learning_rate=stage["learning_rate"],
+                steps_per_epoch=stage["steps_per_epoch"],
+                max_spacing=stage["max_spacing"],
+                synthetic_fraction=stage["synthetic_fraction"],
+                seed=config["seed"],
+                verbose=2,
+            )
+            print(f"{stage['name']} finished in {time.time() - start:.0f} s")
+            previous = stage_dir / "preset"
+    last = out / config["stages"][-1]["name"]
+    for stage in reversed(config["stages"]):  # the most advanced finished stage
+        if (out / stage["name"] / "preset" / METADATA_FILE).is_file():
+            last = out / stage["name"]
+            break
+    preset_dir = last / "preset"
     metrics = evaluate_preset(preset_dir)
     metadata = read_metadata(preset_dir)
     metadata["metrics"] = metrics

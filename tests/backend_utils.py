@@ -21,7 +21,9 @@ def gradients(layer_or_model, inputs, training=True):
 
         def fn(trainable):
             non_trainable = [v.value for v in layer_or_model.non_trainable_variables]
-            out, _ = layer_or_model.stateless_call(trainable, non_trainable, inputs, training=training)
+            out, _ = layer_or_model.stateless_call(
+                trainable, non_trainable, inputs, training=training
+            )
             return loss_value(out)
 
         return [np.asarray(g) for g in jax.jit(jax.grad(fn))(values)]

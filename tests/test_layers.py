@@ -9,8 +9,8 @@ import textwrap
 import keras
 import numpy as np
 import pytest
-
 from backend_utils import gradients
+
 from keras_fi.layers import (
     FFCBlock3D,
     FFCResidualBlock3D,
@@ -80,8 +80,12 @@ def np_norm_act(x, norm_vars, activation):
 def bn_vars(norm):
     if norm is None:
         return None
-    return [to_numpy(norm.gamma), to_numpy(norm.beta), to_numpy(norm.moving_mean),
-            to_numpy(norm.moving_variance)]
+    return [
+        to_numpy(norm.gamma),
+        to_numpy(norm.beta),
+        to_numpy(norm.moving_mean),
+        to_numpy(norm.moving_variance),
+    ]
 
 
 def np_dense(x, dense):
@@ -133,7 +137,9 @@ def np_frame_conv(x, frame_conv):
 
 def np_ffc(x, block):
     local, glob = x[..., : block.in_local], x[..., block.in_local :]
-    out_local = np_frame_conv(local, block.local_to_local) + np_frame_conv(glob, block.global_to_local)
+    out_local = np_frame_conv(local, block.local_to_local) + np_frame_conv(
+        glob, block.global_to_local
+    )
     out_global = np_frame_conv(local, block.local_to_global) + np_spectral_transform(
         glob, block.global_to_global
     )

@@ -54,7 +54,9 @@ def test_output_shape_at_odd_sizes_and_dict_inputs():
     out = predict(model, {"frame0": frame0, "frame1": frame1, "time": time})
     assert out.shape == (2, 37, 50, 3)
     default = predict(model, {"frame0": frame0, "frame1": frame1})  # time defaults to 0.5
-    halves = predict(model, {"frame0": frame0, "frame1": frame1, "time": np.full(2, 0.5, "float32")})
+    halves = predict(
+        model, {"frame0": frame0, "frame1": frame1, "time": np.full(2, 0.5, "float32")}
+    )
     np.testing.assert_allclose(default, halves, atol=1e-6)
     time = np.array([[0.3]], "float32")
     out = predict(model, {"frame0": frame0[:1], "frame1": frame1[:1], "time": time})
@@ -106,7 +108,7 @@ def test_save_and_load_keras_file_identical(preset, tmp_path):
 def test_presets_table_and_sizes():
     presets = FourierInterpolator.presets
     assert {"tiny", "small", "base", "direct_small"} <= set(presets)
-    for name, entry in presets.items():
+    for entry in presets.values():
         assert entry["description"]
     assert tiny().count_params() < 200_000
     assert FourierInterpolator.from_preset("small", load_weights=False).count_params() > 200_000

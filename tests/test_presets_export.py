@@ -104,8 +104,13 @@ def test_saved_model_serves_any_size_in_plain_tensorflow(tmp_path):
     (tmp_path / "serve.py").write_text(SERVE)
     env = {k: v for k, v in os.environ.items() if k != "KERAS_BACKEND"}
     subprocess.run(
-        [sys.executable, tmp_path / "serve.py", tmp_path / "served", tmp_path / "in.npz",
-         tmp_path / "out.npz"],
+        [
+            sys.executable,
+            tmp_path / "serve.py",
+            tmp_path / "served",
+            tmp_path / "in.npz",
+            tmp_path / "out.npz",
+        ],
         check=True,
         env=env,
         cwd=tmp_path,
@@ -114,14 +119,21 @@ def test_saved_model_serves_any_size_in_plain_tensorflow(tmp_path):
     expected = {
         "a": model.interpolate(a0, a1),
         "b": model.interpolate(b0, b1),
-        "c": np.stack([model.interpolate(b0[i], b1[i], time=t) for i, t in enumerate((0.25, 0.75))]),
+        "c": np.stack(
+            [model.interpolate(b0[i], b1[i], time=t) for i, t in enumerate((0.25, 0.75))]
+        ),
     }
     for key, value in expected.items():
         assert served[key].shape == value.shape
         assert np.max(np.abs(served[key].astype(int) - value.astype(int))) <= 1, key
     show = subprocess.run(
-        [Path(sys.executable).parent / "saved_model_cli", "show", "--dir", tmp_path / "served",
-         "--all"],
+        [
+            Path(sys.executable).parent / "saved_model_cli",
+            "show",
+            "--dir",
+            tmp_path / "served",
+            "--all",
+        ],
         capture_output=True,
         text=True,
         check=True,

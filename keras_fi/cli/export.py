@@ -12,7 +12,9 @@ def add_parser(subparsers) -> None:
         "interpolate_at_time (+ time float32 [batch]).",
     )
     parser.add_argument("out_dir", help="directory to create")
-    parser.add_argument("--preset", default=None, help="preset name or directory (default: the default preset)")
+    parser.add_argument(
+        "--preset", default=None, help="preset name or directory (default: the default preset)"
+    )
     parser.add_argument("--overwrite", action="store_true", help="replace an existing OUT_DIR")
     parser.set_defaults(func=run)
 
@@ -24,6 +26,8 @@ def run(args) -> int:
     from keras_fi.export import export_saved_model
 
     start = time.time()
-    path = export_saved_model(args.preset or keras_fi.DEFAULT_PRESET, args.out_dir, overwrite=args.overwrite)
+    path = export_saved_model(
+        args.preset or keras_fi.DEFAULT_PRESET, args.out_dir, overwrite=args.overwrite
+    )
     print(f"SavedModel written to {path} in {time.time() - start:.1f} s")
     return 0

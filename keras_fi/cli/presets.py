@@ -13,7 +13,7 @@ def format_table(presets: dict, default: str) -> str:
     for name, entry in presets.items():
         metrics = entry.get("metrics") or {}
 
-        def psnr(key):
+        def psnr(key, metrics=metrics):
             value = (metrics.get(key) or {}).get("psnr")
             return f"{value:.2f} dB" if value is not None else "-"
 
@@ -28,7 +28,10 @@ def format_table(presets: dict, default: str) -> str:
             )
         )
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
-    lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths)) + "  " + row[-1] for row in rows]
+    lines = [
+        "  ".join(cell.ljust(width) for cell, width in zip(row, widths)) + "  " + row[-1]
+        for row in rows
+    ]
     return "\n".join(lines)
 
 

@@ -10,19 +10,33 @@ def add_parser(subparsers) -> None:
         description="Train a FourierInterpolator with model.fit. A killed run resumes from "
         "OUT/backup when started again with the same arguments.",
     )
-    parser.add_argument("--data", nargs="*", default=[], metavar="PATH",
-                        help="video files and/or folders of numbered frames")
-    parser.add_argument("--preset", default="tiny", help="architecture or preset dir (default tiny)")
+    parser.add_argument(
+        "--data",
+        nargs="*",
+        default=[],
+        metavar="PATH",
+        help="video files and/or folders of numbered frames",
+    )
+    parser.add_argument(
+        "--preset",
+        default="tiny",
+        help="architecture: preset name or dir, built untrained (default tiny)",
+    )
     parser.add_argument("--init-from", default=None, help="preset whose weights to start from")
     parser.add_argument("--steps", type=int, default=1000)
     parser.add_argument("--batch-size", type=int, default=4)
     parser.add_argument("--crop", type=int, default=256, help="square crop size in pixels")
     parser.add_argument("--learning-rate", type=float, default=1e-3)
-    parser.add_argument("--steps-per-epoch", type=int, default=100,
-                        help="steps between checkpoints/backups")
+    parser.add_argument(
+        "--steps-per-epoch", type=int, default=100, help="steps between checkpoints/backups"
+    )
     parser.add_argument("--max-spacing", type=int, default=3)
-    parser.add_argument("--synthetic-fraction", type=float, default=0.0,
-                        help="share of batches from synthetic motion (0..1)")
+    parser.add_argument(
+        "--synthetic-fraction",
+        type=float,
+        default=0.0,
+        help="share of batches from synthetic motion (0..1)",
+    )
     parser.add_argument("--mixed-precision", action="store_true", help="mixed_bfloat16")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", required=True, help="run directory")

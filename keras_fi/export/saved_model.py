@@ -34,7 +34,9 @@ def export_saved_model(preset, export_dir, overwrite: bool = False) -> Path:
 
     export_dir = Path(export_dir).expanduser().resolve()
     if export_dir.exists() and not overwrite:
-        raise InputError(f"{export_dir} already exists; pass overwrite=True (--overwrite) to replace it.")
+        raise InputError(
+            f"{export_dir} already exists; pass overwrite=True (--overwrite) to replace it."
+        )
     export_dir.parent.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=f".{export_dir.name}.", dir=export_dir.parent))
     try:
@@ -71,8 +73,10 @@ def _export_here(preset, target: Path) -> None:
 
     from keras_fi.models import FourierInterpolator
 
-    model = preset if isinstance(preset, FourierInterpolator) else FourierInterpolator.from_preset(
-        str(preset)
+    model = (
+        preset
+        if isinstance(preset, FourierInterpolator)
+        else FourierInterpolator.from_preset(str(preset))
     )
     frames = tf.TensorSpec([None, None, None, 3], tf.uint8)
 

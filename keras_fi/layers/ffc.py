@@ -19,7 +19,11 @@ class FrameConv2D(keras.layers.Layer):
         self.kernel_size = kernel_size
         self.use_bias = use_bias
         self.conv = keras.layers.Conv2D(
-            filters, kernel_size, padding="same", use_bias=use_bias, dtype=self.dtype_policy,
+            filters,
+            kernel_size,
+            padding="same",
+            use_bias=use_bias,
+            dtype=self.dtype_policy,
             name="conv",
         )
 
@@ -108,8 +112,12 @@ class FFCBlock3D(keras.layers.Layer):
             dtype=self.dtype_policy,
             name="global_to_global",
         )
-        self.local_norm = make_normalization(normalization, dtype=self.dtype_policy, name="local_norm")
-        self.global_norm = make_normalization(normalization, dtype=self.dtype_policy, name="global_norm")
+        self.local_norm = make_normalization(
+            normalization, dtype=self.dtype_policy, name="local_norm"
+        )
+        self.global_norm = make_normalization(
+            normalization, dtype=self.dtype_policy, name="global_norm"
+        )
         self.local_act = make_activation(activation, dtype=self.dtype_policy, name="local_act")
         self.global_act = make_activation(activation, dtype=self.dtype_policy, name="global_act")
 

@@ -154,12 +154,21 @@ class QuadrantFourierUnit3D(FourierUnit3D):
         shape = ops.shape(inputs)
         height, width = shape[2], shape[3]
         half_h, half_w = height // 2, width // 2
-        if isinstance(height, int) and isinstance(width, int) and height % 2 == 0 and width % 2 == 0:
+        if (
+            isinstance(height, int)
+            and isinstance(width, int)
+            and height % 2 == 0
+            and width % 2 == 0
+        ):
             # Equal quadrants: transform all four in one batched call.
             top, bottom = inputs[:, :, :half_h], inputs[:, :, half_h:]
             quads = ops.concatenate(
-                [top[:, :, :, :half_w], top[:, :, :, half_w:], bottom[:, :, :, :half_w],
-                 bottom[:, :, :, half_w:]],
+                [
+                    top[:, :, :, :half_w],
+                    top[:, :, :, half_w:],
+                    bottom[:, :, :, :half_w],
+                    bottom[:, :, :, half_w:],
+                ],
                 axis=0,
             )
             out = super().call(quads, training=training)

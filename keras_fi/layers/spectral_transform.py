@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import keras
 
-
 from keras_fi.layers.fourier_unit import FourierUnit3D, QuadrantFourierUnit3D
 from keras_fi.layers.normalization import make_activation, make_normalization
 
@@ -47,14 +46,22 @@ class SpectralTransform3D(keras.layers.Layer):
         self.reduce = keras.layers.Dense(
             hidden, use_bias=normalization is None, dtype=self.dtype_policy, name="reduce"
         )
-        self.reduce_norm = make_normalization(normalization, dtype=self.dtype_policy, name="reduce_norm")
+        self.reduce_norm = make_normalization(
+            normalization, dtype=self.dtype_policy, name="reduce_norm"
+        )
         self.reduce_act = make_activation(activation, dtype=self.dtype_policy, name="reduce_act")
-        unit_kwargs = dict(normalization=normalization, activation=activation, dtype=self.dtype_policy)
+        unit_kwargs = dict(
+            normalization=normalization, activation=activation, dtype=self.dtype_policy
+        )
         self.fourier_unit = FourierUnit3D(hidden, name="fourier_unit", **unit_kwargs)
         self.quadrant_unit = (
-            QuadrantFourierUnit3D(hidden, name="quadrant_unit", **unit_kwargs) if use_quadrant else None
+            QuadrantFourierUnit3D(hidden, name="quadrant_unit", **unit_kwargs)
+            if use_quadrant
+            else None
         )
-        self.expand = keras.layers.Dense(filters, use_bias=False, dtype=self.dtype_policy, name="expand")
+        self.expand = keras.layers.Dense(
+            filters, use_bias=False, dtype=self.dtype_policy, name="expand"
+        )
 
     def build(self, input_shape):
         self.reduce.build(input_shape)
@@ -88,5 +95,3 @@ class SpectralTransform3D(keras.layers.Layer):
             "normalization": self.normalization,
             "activation": self.activation,
         }
-
-

@@ -41,7 +41,9 @@ def backward_warp(image, flow):
     def gather(yi, xi):
         index = ops.reshape(yi * width + xi, (batch, -1, 1))
         index = ops.broadcast_to(index, (batch, ops.shape(index)[1], channels))
-        return ops.reshape(ops.take_along_axis(flat, index, axis=1), (batch, height, width, channels))
+        return ops.reshape(
+            ops.take_along_axis(flat, index, axis=1), (batch, height, width, channels)
+        )
 
     top = gather(y0i, x0i) * (1.0 - wx) + gather(y0i, x1i) * wx
     bottom = gather(y1i, x0i) * (1.0 - wx) + gather(y1i, x1i) * wx

@@ -111,17 +111,21 @@ class FourierInterpolator(keras.Model):
             for i, f in enumerate(self.decoder_filters)
         ]
         head_channels = _HEAD_CHANNELS if motion else 0
-        self.heads = [
-            keras.layers.Conv2D(
-                head_channels,
-                3,
-                padding="same",
-                kernel_initializer="zeros",
-                dtype=policy,
-                name=f"head{i + 1}",
-            )
-            for i in range(self.levels)
-        ] if motion else []
+        self.heads = (
+            [
+                keras.layers.Conv2D(
+                    head_channels,
+                    3,
+                    padding="same",
+                    kernel_initializer="zeros",
+                    dtype=policy,
+                    name=f"head{i + 1}",
+                )
+                for i in range(self.levels)
+            ]
+            if motion
+            else []
+        )
         # Residual at full resolution from the 1/2-scale decoder: 3 channels × 2×2 sub-pixels.
         self.residual = keras.layers.Conv2D(
             12, 3, padding="same", kernel_initializer="zeros", dtype=policy, name="residual"
@@ -134,7 +138,7 @@ class FourierInterpolator(keras.Model):
             return
         size = 4 * self.size_multiple  # any multiple works: weights do not depend on it
         shape = (None, size, size, 3)
-        for level, encoder in enumerate(self.encoder):
+        for encoder in self.encoder:
             encoder.build(shape)
             shape = encoder.compute_output_shape(shape)
         bottom = (None, 2, shape[1], shape[2], shape[3])

@@ -112,7 +112,9 @@ def load_preset(cls, preset: str, load_weights: bool = True, **kwargs):
     try:
         model = keras.saving.deserialize_keras_object(serialized)
     except Exception as error:  # noqa: BLE001 - any failure here means a bad config.json
-        raise PresetError(f"{directory / CONFIG_FILE} is not a valid model config: {error}") from error
+        raise PresetError(
+            f"{directory / CONFIG_FILE} is not a valid model config: {error}"
+        ) from error
     model.build()
     if load_weights:
         try:
@@ -147,7 +149,9 @@ def save_preset(model, path, metadata: dict | None = None) -> None:
             "metrics": {},
         }
         if path.is_dir():  # keep what an earlier save recorded unless overridden
-            info.update({k: v for k, v in read_metadata(path).items() if k in ("trained_on", "metrics")})
+            info.update(
+                {k: v for k, v in read_metadata(path).items() if k in ("trained_on", "metrics")}
+            )
         info.update(metadata or {})
         with open(tmp / METADATA_FILE, "w") as file:
             json.dump(info, file, indent=2)
