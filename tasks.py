@@ -55,6 +55,7 @@ def setup(extras: str = "dev,eval", with_torch: bool = True) -> None:
 
 def demo() -> int:
     setup()
+    DEMO_OUT.parent.mkdir(parents=True, exist_ok=True)
     code = run(
         BIN / "keras-fi", "interpolate", DEMO_CLIP, "-o", DEMO_OUT, "--factor", "2", "--overwrite"
     )

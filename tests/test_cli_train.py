@@ -1,0 +1,106 @@
+"""The console script's top level and `keras-fi train` (resumable model.fit)."""
+
+import csv
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import keras_fi
+from keras_fi.cli.main import main
+
+CLIP = Path(__file__).parent / "data" / "video" / "car-turn-24f.mp4"
+
+
+def test_console_script_help_and_version():
+    result = subprocess.run(
+        [Path(sys.executable).parent / "keras-fi", "--help"], capture_output=True, text=True
+    )
+    assert result.returncode == 0
+    for command in ("interpolate", "train", "evaluate", "presets", "export"):
+        assert command in result.stdout
+    result = subprocess.run(
+        [sys.executable, "-m", "keras_fi", "--version"], capture_output=True, text=True
+    )
+    assert result.returncode == 0 and keras_fi.__version__ in result.stdout
+
+
+def test_presets_command_lists_every_preset(capsys):
+    assert main(["presets"]) == 0
+    out = capsys.readouterr().out
+    for name in ("tiny", "small", "base", "direct_small"):
+        assert name in out
+    assert "(default)" in out
+
+
+@pytest.mark.slow
+def test_train_writes_a_preset_logs_and_checkpoints(tmp_path, capsys):
+    args = ["train", "--data", str(CLIP), "--preset", "tiny", "--steps", "4", "--batch-size", "2"]
+    args += ["--crop", "32", "--steps-per-epoch", "2", "--out", str(tmp_path / "run")]
+    assert main(args) == 0
+    run = tmp_path / "run"
+    for name in ("config.json", "model.weights.h5", "metadata.json"):
+        assert (run / "preset" / name).is_file()
+    assert (run / "checkpoint.weights.h5").is_file()
+    assert any((run / "logs").rglob("*tfevents*"))
+    with open(run / "history.csv") as file:
+        rows = list(csv.DictReader(file))
+    assert [row["epoch"] for row in rows] == ["0", "1"]
+    from keras_fi.models import FourierInterpolator
+
+    model = FourierInterpolator.from_preset(str(run / "preset"))
+    assert model.count_params() == FourierInterpolator.presets["tiny"]["parameters"]
+
+
+def _triplets(fail_after=None):
+    """An endless tf.data source of real 32x32 triplets that can break after some batches."""
+    import numpy as np
+    import tensorflow as tf
+
+    frames = np.load(Path(__file__).parent / "data" / "triplets" / "drift_64.npz")["frames"]
+    frames = frames[:, :, :32, :32].astype("float32") / 255.0
+
+    def generate():
+        count = 0
+        while True:
+            if fail_after is not None and count >= fail_after:
+                raise RuntimeError("simulated crash")
+            count += 1
+            yield (
+                {
+                    "frame0": frames[:2, 0],
+                    "frame1": frames[:2, 2],
+                    "time": np.full(2, 0.5, "float32"),
+                },
+                frames[:2, 1],
+            )
+
+    spec = tf.TensorSpec((2, 32, 32, 3), tf.float32)
+    signature = ({"frame0": spec, "frame1": spec, "time": tf.TensorSpec((2,), tf.float32)}, spec)
+    return tf.data.Dataset.from_generator(generate, output_signature=signature)
+
+
+@pytest.mark.slow
+def test_interrupted_training_resumes_from_its_backup(tmp_path):
+    from keras_fi.training import train
+
+    run = tmp_path / "run"
+    kwargs = dict(preset="tiny", steps=6, steps_per_epoch=2, verbose=0)
+    with pytest.raises(Exception, match="simulated crash"):
+        train(run, dataset=_triplets(fail_after=3), **kwargs)  # dies in the second epoch
+    assert (run / "backup").is_dir()
+    assert not (run / "preset").exists()
+    train(run, dataset=_triplets(), **kwargs)
+    with open(run / "history.csv") as file:
+        epochs = [row["epoch"] for row in csv.DictReader(file)]
+    # epoch 0 from the first run; the second run resumed at epoch 1, not 0
+    assert epochs == ["0", "1", "2"], epochs
+    assert (run / "preset" / "model.weights.h5").is_file()
+
+
+def test_train_rejects_bad_arguments(capsys):
+    assert main(["train", "--out", "/tmp/x", "--synthetic-fraction", "2"]) == 2
+    assert "synthetic-fraction" in capsys.readouterr().err
+    assert main(["train", "--out", "/tmp/x"]) == 2
+    assert "no training data" in capsys.readouterr().err
