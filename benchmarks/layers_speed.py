@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import json
 import os
 import statistics
 import sys
@@ -45,6 +44,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
+from _results import save_results  # noqa: E402
 
 from keras_fi.evaluation.machine import describe_machine, describe_machine_line  # noqa: E402
 from keras_fi.layers import FFCBlock3D  # noqa: E402
@@ -198,9 +198,7 @@ def main(argv=None) -> int:
         "results": rows,
     }
     if not args.no_save:
-        RESULTS.mkdir(parents=True, exist_ok=True)
-        _write(RESULTS / "layers_speed.json", json.dumps(result, indent=2) + "\n")
-        _write(RESULTS / "layers_speed.md", _markdown(result))
+        save_results(RESULTS, "layers_speed", result, _markdown(result))
         print(f"saved {RESULTS / 'layers_speed.json'} and .md")
     return 0
 
@@ -247,13 +245,6 @@ def _markdown(result: dict) -> str:
     lines.append("")
     lines.append("Times in parentheses: fastest and slowest of the timed runs.")
     return "\n".join(lines) + "\n"
-
-
-def _write(path: Path, text: str) -> None:
-    """Writes next to the target, then renames: a crash never leaves half a file."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
 
 
 if __name__ == "__main__":

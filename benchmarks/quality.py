@@ -24,6 +24,8 @@ from pathlib import Path
 os.environ.setdefault("KERAS_BACKEND", "jax")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+from _results import save_results, with_notes  # noqa: E402
+
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATA = ROOT.parent / "shared" / "data" / "eval"
 
@@ -88,9 +90,7 @@ def _markdown(result: dict) -> str:
                 else f"{r['psnr']:.2f} / {r['ssim']:.4f} ({r['ms_per_frame']:.0f} ms)"
             )
         lines.append(f"| {method} | " + " | ".join(cells) + " |")
-    for note in result.get("notes", []):
-        lines += ["", f"Note: {note}"]
-    return "\n".join(lines) + "\n"
+    return with_notes(lines, result.get("notes", []))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -111,7 +111,6 @@ def main(argv: list[str] | None = None) -> int:
 
     from keras_fi.evaluation import evaluate, read_set
     from keras_fi.evaluation.machine import describe_machine
-    from keras_fi.evaluation.report import write_atomic, write_json
 
     machine = describe_machine(with_backend=args.presets != "none")
     data = Path(args.data)
@@ -163,8 +162,7 @@ def main(argv: list[str] | None = None) -> int:
         "notes": notes,
     }
     out = Path(args.out)
-    write_json(out / f"{args.name}.json", output)
-    write_atomic(out / f"{args.name}.md", _markdown(output).encode())
+    save_results(out, args.name, output, _markdown(output))
     print(_markdown(output))
     print(f"wrote {out / (args.name + '.json')} and {args.name}.md")
     return 0

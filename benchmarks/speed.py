@@ -39,6 +39,8 @@ from pathlib import Path
 os.environ.setdefault("KERAS_BACKEND", "jax")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+from _results import save_results, with_notes  # noqa: E402
+
 ROOT = Path(__file__).resolve().parent.parent
 SIZES = ("256x256", "640x480", "1280x720", "1920x1080")
 PAIR = ROOT / "tests" / "data" / "eval_layouts" / "middlebury" / "Beanbags"
@@ -218,9 +220,7 @@ def _markdown(result: dict) -> str:
                 memory += f", device {row['device_peak_mb']:.0f} MB"
             cells.append(f"{row['ms']:.1f} ms ({row['first_ms']:.0f}); {memory}")
         lines.append(f"| {label} | " + " | ".join(cells) + " |")
-    for note in result.get("notes", []):
-        lines += ["", f"Note: {note}"]
-    return "\n".join(lines) + "\n"
+    return with_notes(lines, result.get("notes", []))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -248,7 +248,6 @@ def main(argv: list[str] | None = None) -> int:
 
     import keras_fi
     from keras_fi.evaluation.machine import describe_machine
-    from keras_fi.evaluation.report import write_atomic, write_json
 
     machine = describe_machine()  # before the runs: the load average is other people's load
     methods = [m.strip() for m in args.methods.split(",") if m.strip()]
@@ -301,8 +300,7 @@ def main(argv: list[str] | None = None) -> int:
         "notes": notes,
     }
     out = Path(args.out)
-    write_json(out / f"{args.name}.json", result)
-    write_atomic(out / f"{args.name}.md", _markdown(result).encode())
+    save_results(out, args.name, result, _markdown(result))
     print(f"wrote {out / (args.name + '.json')} and {args.name}.md")
     return 0
 

@@ -36,6 +36,8 @@ import sys
 import time
 from pathlib import Path
 
+from _results import save_results
+
 RESULTS = Path(__file__).resolve().parent / "results"
 MARKER = "RESULT "
 
@@ -162,9 +164,7 @@ def main(argv=None) -> int:
     }
     print(_markdown(result))
     if not args.no_save:
-        RESULTS.mkdir(parents=True, exist_ok=True)
-        _write(RESULTS / "train_throughput.json", json.dumps(result, indent=2) + "\n")
-        _write(RESULTS / "train_throughput.md", _markdown(result))
+        save_results(RESULTS, "train_throughput", result, _markdown(result))
         print(f"saved {RESULTS / 'train_throughput.json'} and .md")
     return 0
 
@@ -208,13 +208,6 @@ def _markdown(result: dict) -> str:
                 f"{row['warmup_s']} | {', '.join(str(s) for s in row['window_s'])} |"
             )
     return "\n".join(lines) + "\n"
-
-
-def _write(path: Path, text: str) -> None:
-    """Writes next to the target, then renames: a crash never leaves half a file."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
 
 
 if __name__ == "__main__":

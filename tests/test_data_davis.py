@@ -6,6 +6,7 @@ import av
 import numpy as np
 import pytest
 import tensorflow_datasets as tfds
+from helpers import take
 from PIL import Image
 
 from keras_fi.data import davis
@@ -13,14 +14,6 @@ from keras_fi.errors import InputError
 
 CLIP = Path(__file__).parent / "data" / "video" / "car-turn-24f.mp4"
 SEQUENCES = {"car-a": (0, 8), "car-b": (10, 16)}  # name: frame range of the real clip
-
-
-def take(dataset, batches):
-    out = [[], [], [], []]
-    for inputs, target in dataset.take(batches):
-        for i, array in enumerate((inputs["frame0"], target, inputs["frame1"], inputs["time"])):
-            out[i].append(array.numpy())
-    return [np.concatenate(parts) for parts in out]
 
 
 @pytest.fixture(scope="module")

@@ -5,6 +5,7 @@ from pathlib import Path
 import av
 import numpy as np
 import pytest
+from helpers import take
 from PIL import Image
 
 from keras_fi.data import mix, natural_images, synthetic_motion, video_triplets
@@ -12,14 +13,6 @@ from keras_fi.data.synthetic_motion import Layer, render_scene
 from keras_fi.errors import InputError
 
 CLIP = Path(__file__).parent / "data" / "video" / "car-turn-24f.mp4"
-
-
-def take(dataset, batches):
-    out = [[], [], [], []]
-    for inputs, target in dataset.take(batches):
-        for i, array in enumerate((inputs["frame0"], target, inputs["frame1"], inputs["time"])):
-            out[i].append(array.numpy())
-    return [np.concatenate(parts) for parts in out]
 
 
 @pytest.fixture(scope="module")

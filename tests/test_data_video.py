@@ -7,6 +7,7 @@ from pathlib import Path
 import av
 import numpy as np
 import pytest
+from helpers import take
 from PIL import Image
 
 from keras_fi.data import video_triplets, vimeo90k
@@ -25,15 +26,6 @@ def decode_all(path):
     """Every frame of a video, decoded independently of keras_fi."""
     with av.open(str(path)) as container:
         return np.stack([f.to_ndarray(format="rgb24") for f in container.decode(video=0)])
-
-
-def take(dataset, batches):
-    """The first `batches` batches as numpy: (frame0, target, frame1, time), each stacked."""
-    out = [[], [], [], []]
-    for inputs, target in dataset.take(batches):
-        for i, array in enumerate((inputs["frame0"], target, inputs["frame1"], inputs["time"])):
-            out[i].append(array.numpy())
-    return [np.concatenate(parts) for parts in out]
 
 
 def write_coded_clips(root, lengths):

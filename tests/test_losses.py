@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import functools
-from pathlib import Path
 
+import helpers
 import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-from PIL import Image
 
 from keras_fi.errors import InputError
 from keras_fi.losses import MSSSIML1, ms_ssim
@@ -17,26 +16,17 @@ from keras_fi.losses.ms_ssim_l1 import gaussian_l1_weights
 from keras_fi.losses.multiscale_ssim import POWER_FACTORS, num_scales, scale_power_factors
 from keras_fi.metrics.structural_similarity import gaussian_taps
 
-FRAMES = Path(__file__).parent / "data" / "frames"
 BACKEND = keras.backend.backend()
 
 
-def load_frame(name: str) -> np.ndarray:
-    return np.asarray(Image.open(FRAMES / f"{name}.png"), dtype=np.float32) / 255.0
-
-
 def real_pair() -> tuple[np.ndarray, np.ndarray]:
-    """Two real 201×255 frame/ground-truth pairs (a textured one and a dark one), batch 2."""
-    frame0 = np.stack([load_frame("middlebury_rubberwhale_frame0"), load_frame("ucf101_5_frame0")])
-    truth = np.stack([load_frame("middlebury_rubberwhale_gt"), load_frame("ucf101_5_gt")])
-    return truth, frame0
+    """Two real 201×255 frame/ground-truth pairs as float32 in [0, 1], batch 2."""
+    truth, frame0 = helpers.real_pair_uint8()
+    return truth.astype(np.float32) / 255.0, frame0.astype(np.float32) / 255.0
 
 
 def noisy_pair(shape, seed=0, noise=0.1) -> tuple[np.ndarray, np.ndarray]:
-    rng = np.random.default_rng(seed)
-    clean = rng.random(shape, dtype=np.float32)
-    noisy = np.clip(clean + rng.normal(0.0, noise, shape).astype(np.float32), 0.0, 1.0)
-    return clean, noisy
+    return helpers.noisy_pair(shape, seed, noise)
 
 
 def tf_ms_ssim(y_true, y_pred, power_factors=POWER_FACTORS) -> np.ndarray:

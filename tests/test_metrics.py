@@ -2,37 +2,20 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
+import helpers
 import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-from PIL import Image
+from helpers import real_pair_uint8
 
 from keras_fi.errors import InputError
 from keras_fi.metrics import PSNR, SSIM, psnr, ssim, structural_similarity
 from keras_fi.metrics.structural_similarity import gaussian_blur_valid, gaussian_taps
 
-FRAMES = Path(__file__).parent / "data" / "frames"
-
-
-def load_frame(name: str) -> np.ndarray:
-    return np.asarray(Image.open(FRAMES / f"{name}.png"))
-
-
-def real_pair_uint8() -> tuple[np.ndarray, np.ndarray]:
-    """Two real 201×255 ground-truth / first-frame pairs, uint8, batch 2."""
-    truth = np.stack([load_frame("middlebury_rubberwhale_gt"), load_frame("ucf101_5_gt")])
-    frame0 = np.stack([load_frame("middlebury_rubberwhale_frame0"), load_frame("ucf101_5_frame0")])
-    return truth, frame0
-
 
 def noisy_pair(shape, seed=0, noise=0.05) -> tuple[np.ndarray, np.ndarray]:
-    rng = np.random.default_rng(seed)
-    clean = rng.random(shape, dtype=np.float32)
-    noisy = np.clip(clean + rng.normal(0.0, noise, shape).astype(np.float32), 0.0, 1.0)
-    return clean, noisy
+    return helpers.noisy_pair(shape, seed, noise)
 
 
 @pytest.mark.multibackend

@@ -17,7 +17,14 @@ import numpy as np
 from keras_fi.data.augment import TripletOptions, augment_triplet
 from keras_fi.data.clips import MIN_FRAMES, frame_folder, keep_long_clips
 from keras_fi.data.frame_cache import FrameCache
-from keras_fi.data.pipeline import AUTOTUNE, clip_triplets, example_rng, finish, tracked
+from keras_fi.data.pipeline import (
+    AUTOTUNE,
+    clip_triplets,
+    example_rng,
+    finish,
+    loader_arguments,
+    tracked,
+)
 from keras_fi.data.sampling import sample_triplet, triplets_per_clip
 from keras_fi.errors import InputError
 
@@ -87,41 +94,21 @@ def davis(
     >>> dataset = davis("train", root="DAVIS", crop_size=256, batch_size=8, seed=0)
     >>> inputs, target = next(iter(dataset))
     """
+    args = dict(locals())
     if resolution.lower() not in _RESOLUTIONS:
         raise InputError(f"resolution must be '480p' or 'full_resolution', got {resolution!r}")
     folder_name, tfds_config = _RESOLUTIONS[resolution.lower()]
     split = "val" if split == "validation" else split
-    triplet_options = TripletOptions(
-        crop_size=crop_size, max_spacing=max_spacing, augment=augment, **options
-    )
+    triplet_options, pipeline = loader_arguments(args)
     if source not in ("auto", "local", "tfds"):
         raise InputError(f"source must be 'auto', 'local' or 'tfds', got {source!r}")
     if source == "local" or (source == "auto" and root is not None):
         if root is None:
             raise InputError("davis(source='local') needs root=<the extracted DAVIS folder>")
         clips = _local_clips(Path(root), split, folder_name, FrameCache(int(cache_mb * 2**20)))
-        return clip_triplets(
-            clips,
-            triplet_options,
-            batch_size=batch_size,
-            seed=seed,
-            shuffle=shuffle,
-            epoch_size=epoch_size,
-            drop_remainder=drop_remainder,
-            num_parallel_calls=num_parallel_calls,
-        )
+        return clip_triplets(clips, triplet_options, **pipeline)
     return _tfds_triplets(
-        split,
-        tfds_config,
-        triplet_options,
-        data_dir=data_dir,
-        download=download,
-        batch_size=batch_size,
-        seed=seed,
-        shuffle=shuffle,
-        epoch_size=epoch_size,
-        drop_remainder=drop_remainder,
-        num_parallel_calls=num_parallel_calls,
+        split, tfds_config, triplet_options, data_dir=data_dir, download=download, **pipeline
     )
 
 

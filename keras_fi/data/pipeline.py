@@ -12,7 +12,8 @@ import atexit
 import functools
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -271,3 +272,41 @@ def clip_triplets(
         drop_remainder=drop_remainder,
         photometric=options.photometric,
     )
+
+
+_PIPELINE_ARGS = (
+    "batch_size",
+    "seed",
+    "shuffle",
+    "epoch_size",
+    "drop_remainder",
+    "clip_weights",
+    "num_parallel_calls",
+)
+
+
+def loader_arguments(args: Mapping[str, Any]) -> tuple[TripletOptions, dict[str, Any]]:
+    """A loader's arguments -> its `TripletOptions` and the keyword arguments of the pipeline.
+
+    Why: `video_triplets`, `vimeo90k` and `davis` share these arguments; reading them in one
+    place keeps their meaning the same in every loader.
+
+    Args:
+        args: the loader's parameters by name (its `locals()` on entry): `crop_size`,
+            `max_spacing`, `augment`, `options` (the `**options` dict) and those of
+            `clip_triplets` it has (batch_size, seed, shuffle, epoch_size, drop_remainder,
+            clip_weights, num_parallel_calls).
+
+    Returns:
+        `(options, pipeline)`: pass them on as `clip_triplets(clips, options, **pipeline)`.
+
+    Example:
+    >>> options, pipeline = loader_arguments(dict(locals()))  # first line of a loader
+    """
+    options = TripletOptions(
+        crop_size=args["crop_size"],
+        max_spacing=args["max_spacing"],
+        augment=args["augment"],
+        **args["options"],
+    )
+    return options, {name: args[name] for name in _PIPELINE_ARGS if name in args}

@@ -8,10 +8,9 @@ from typing import Any
 
 import numpy as np
 
-from keras_fi.data.augment import TripletOptions
 from keras_fi.data.clips import collect_clips
 from keras_fi.data.frame_cache import FrameCache
-from keras_fi.data.pipeline import clip_triplets
+from keras_fi.data.pipeline import clip_triplets, loader_arguments
 
 PathOrArray = str | os.PathLike | np.ndarray
 
@@ -75,18 +74,6 @@ def video_triplets(
     >>> inputs["frame0"].shape, inputs["time"].shape
     (TensorShape([8, 256, 256, 3]), TensorShape([8]))
     """
-    triplet_options = TripletOptions(
-        crop_size=crop_size, max_spacing=max_spacing, augment=augment, **options
-    )
+    triplet_options, pipeline = loader_arguments(dict(locals()))
     clips = collect_clips(paths, FrameCache(int(cache_mb * 2**20)))
-    return clip_triplets(
-        clips,
-        triplet_options,
-        batch_size=batch_size,
-        seed=seed,
-        shuffle=shuffle,
-        epoch_size=epoch_size,
-        drop_remainder=drop_remainder,
-        clip_weights=clip_weights,
-        num_parallel_calls=num_parallel_calls,
-    )
+    return clip_triplets(clips, triplet_options, **pipeline)

@@ -13,10 +13,9 @@ import os
 from pathlib import Path
 from typing import Any
 
-from keras_fi.data.augment import TripletOptions
 from keras_fi.data.clips import FrameFolderClip, keep_long_clips
 from keras_fi.data.frame_cache import FrameCache
-from keras_fi.data.pipeline import clip_triplets
+from keras_fi.data.pipeline import clip_triplets, loader_arguments
 from keras_fi.errors import InputError
 
 _LAYOUTS = {"triplet": ("tri", 3), "septuplet": ("sep", 7)}
@@ -69,20 +68,9 @@ def vimeo90k(
     Example:
     >>> dataset = vimeo90k("vimeo_triplet", split="test", augment=False, shuffle=False)
     """
-    triplet_options = TripletOptions(
-        crop_size=crop_size, max_spacing=max_spacing, augment=augment, **options
-    )
+    triplet_options, pipeline = loader_arguments(dict(locals()))
     clips = vimeo90k_clips(root, split, layout, FrameCache(int(cache_mb * 2**20)))
-    return clip_triplets(
-        clips,
-        triplet_options,
-        batch_size=batch_size,
-        seed=seed,
-        shuffle=shuffle,
-        epoch_size=epoch_size,
-        drop_remainder=drop_remainder,
-        num_parallel_calls=num_parallel_calls,
-    )
+    return clip_triplets(clips, triplet_options, **pipeline)
 
 
 def vimeo90k_clips(

@@ -1,0 +1,39 @@
+"""Small test helpers shared by several test files (real frames, noisy pairs, dataset batches)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+FRAMES = Path(__file__).parent / "data" / "frames"
+
+
+def real_pair_uint8() -> tuple[np.ndarray, np.ndarray]:
+    """Two real 201×255 ground-truth / first-frame pairs (a textured one and a dark one), uint8,
+    batch 2: `(truth, frame0)`."""
+    truth = np.stack([_frame("middlebury_rubberwhale_gt"), _frame("ucf101_5_gt")])
+    frame0 = np.stack([_frame("middlebury_rubberwhale_frame0"), _frame("ucf101_5_frame0")])
+    return truth, frame0
+
+
+def _frame(name: str) -> np.ndarray:
+    return np.asarray(Image.open(FRAMES / f"{name}.png"))
+
+
+def noisy_pair(shape, seed: int, noise: float) -> tuple[np.ndarray, np.ndarray]:
+    """Random float32 images in [0, 1] and a copy with clipped Gaussian noise: `(clean, noisy)`."""
+    rng = np.random.default_rng(seed)
+    clean = rng.random(shape, dtype=np.float32)
+    noisy = np.clip(clean + rng.normal(0.0, noise, shape).astype(np.float32), 0.0, 1.0)
+    return clean, noisy
+
+
+def take(dataset, batches: int) -> list[np.ndarray]:
+    """The first `batches` batches as numpy: (frame0, target, frame1, time), each stacked."""
+    out = [[], [], [], []]
+    for inputs, target in dataset.take(batches):
+        for i, array in enumerate((inputs["frame0"], target, inputs["frame1"], inputs["time"])):
+            out[i].append(array.numpy())
+    return [np.concatenate(parts) for parts in out]
