@@ -109,6 +109,16 @@ def main(argv=None) -> int:
     metadata = read_metadata(preset_dir)
     metadata["metrics"] = metrics
     metadata["recipe"] = config
+    if isinstance(metadata.get("trained_on"), dict):  # repo-relative, not this machine's paths
+        metadata["trained_on"]["data"] = config["data"]
+    history = last / "history.csv"
+    if history.is_file():
+        stage = next(s for s in config["stages"] if s["name"] == last.name)
+        epochs = len(history.read_text().splitlines()) - 1
+        metadata["stages_completed"] = [s["name"] for s in config["stages"]][
+            : config["stages"].index(stage) + 1
+        ]
+        metadata["last_stage_steps_completed"] = stage["steps_per_epoch"] * epochs
     (preset_dir / METADATA_FILE).write_text(json.dumps(metadata, indent=2))
     if args.install:
         target = ROOT / "keras_fi" / "presets" / config["install_as"]
