@@ -24,22 +24,35 @@ def build_dataset(
     max_spacing: int = 3,
     synthetic_fraction: float = 0.0,
     seed: int | None = 0,
+    with_flow: bool = False,
 ):
-    """An endless tf.data pipeline of real triplets, optionally mixed with synthetic motion."""
+    """An endless tf.data pipeline of real triplets, optionally mixed with synthetic motion.
+
+    With ``with_flow`` the synthetic examples carry their exact flow (inputs "flow" and
+    "flow_weight" 1) and the real ones a zero flow with weight 0, for flow supervision.
+    """
     from keras_fi import data
+    from keras_fi.data.pipeline import without_flow
 
     if not data_paths and synthetic_fraction <= 0:
         raise InputError("no training data: give --data PATH... and/or --synthetic-fraction > 0.")
+    if with_flow and synthetic_fraction <= 0:
+        raise InputError(
+            "flow supervision needs synthetic data (the only data with a true flow): "
+            "set synthetic_fraction > 0."
+        )
     common = dict(crop_size=crop_size, seed=seed, epoch_size=-1)
     if synthetic_fraction <= 0:
         return data.video_triplets(
             list(data_paths), batch_size=batch_size, max_spacing=max_spacing, **common
         )
     images = data.natural_images(list(data_paths)) if data_paths else None
-    synthetic = data.synthetic_motion(batch_size=None, images=images, **common)
+    synthetic = data.synthetic_motion(batch_size=None, images=images, with_flow=with_flow, **common)
     if synthetic_fraction >= 1 or not data_paths:
         return synthetic.batch(batch_size, drop_remainder=True).prefetch(2)
     real = data.video_triplets(list(data_paths), batch_size=None, max_spacing=max_spacing, **common)
+    if with_flow:
+        real = real.map(without_flow)
     return data.mix(
         [real, synthetic],
         weights=[1.0 - synthetic_fraction, synthetic_fraction],
@@ -59,6 +72,7 @@ def train(
     steps_per_epoch: int = 100,
     max_spacing: int = 3,
     synthetic_fraction: float = 0.0,
+    flow_loss_weight: float = 0.0,
     init_from: str | None = None,
     mixed_precision: bool = False,
     seed: int | None = 0,
@@ -76,6 +90,8 @@ def train(
         steps: optimizer steps in total (the cosine schedule decays over them).
         init_from: a preset (name or directory) whose weights initialise the model.
         synthetic_fraction: share of batches drawn from on-the-fly synthetic motion.
+        flow_loss_weight: supervise the motion head with the synthetic examples' exact flow (see
+            ``FourierInterpolator.compile``); 0 trains on the image loss alone.
         dataset: a ready ``tf.data.Dataset`` of ``(inputs, target)`` instead of ``data_paths``.
 
     Returns:
@@ -93,7 +109,7 @@ def train(
     model = FourierInterpolator.from_preset(preset, load_weights=False)
     if init_from is not None:
         model.load_weights(str(Path(_preset_dir(init_from)) / "model.weights.h5"))
-    model.compile(learning_rate=learning_rate, decay_steps=steps)
+    model.compile(learning_rate=learning_rate, decay_steps=steps, flow_loss_weight=flow_loss_weight)
     if dataset is None:
         dataset = build_dataset(
             data_paths,
@@ -102,6 +118,7 @@ def train(
             max_spacing=max_spacing,
             synthetic_fraction=synthetic_fraction,
             seed=seed,
+            with_flow=flow_loss_weight > 0,
         )
     steps_per_epoch = max(1, min(steps_per_epoch, steps))
     epochs = math.ceil(steps / steps_per_epoch)
@@ -129,6 +146,7 @@ def train(
             "trained_on": {
                 "data": [str(p) for p in data_paths],
                 "synthetic_fraction": synthetic_fraction,
+                "flow_loss_weight": flow_loss_weight,
                 "steps": steps,
                 "batch_size": batch_size,
                 "crop_size": crop_size,

@@ -94,6 +94,7 @@ def main(argv=None) -> int:
                 steps_per_epoch=stage["steps_per_epoch"],
                 max_spacing=stage["max_spacing"],
                 synthetic_fraction=stage["synthetic_fraction"],
+                flow_loss_weight=stage.get("flow_loss_weight", 0.0),
                 seed=config["seed"],
                 verbose=2,
             )

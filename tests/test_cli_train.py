@@ -104,3 +104,7 @@ def test_train_rejects_bad_arguments(capsys):
     assert "synthetic-fraction" in capsys.readouterr().err
     assert main(["train", "--out", "/tmp/x"]) == 2
     assert "no training data" in capsys.readouterr().err
+    assert main(["train", "--out", "/tmp/x", "--data", "x", "--flow-loss-weight", "0.01"]) == 2
+    assert "--synthetic-fraction" in capsys.readouterr().err
+    assert main(["train", "--out", "/tmp/x", "--flow-loss-weight", "-1"]) == 2
+    assert "flow-loss-weight" in capsys.readouterr().err

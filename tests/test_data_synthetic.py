@@ -9,8 +9,17 @@ from helpers import take
 from PIL import Image
 
 from keras_fi.data import mix, natural_images, synthetic_motion, video_triplets
-from keras_fi.data.synthetic_motion import Layer, render_scene
+from keras_fi.data.pipeline import without_flow
+from keras_fi.data.synthetic_motion import (
+    Layer,
+    MotionOptions,
+    SceneSampler,
+    load_images,
+    render_scene,
+    scene_flow,
+)
 from keras_fi.errors import InputError
+from keras_fi.layers import backward_warp
 
 CLIP = Path(__file__).parent / "data" / "video" / "car-turn-24f.mp4"
 
@@ -140,3 +149,55 @@ def test_batches_train_a_keras_model(real_frames):
     dataset = synthetic_motion(32, batch_size=4, seed=0, images=real_frames, epoch_size=8)
     history = model.fit(dataset, epochs=1, verbose=0, shuffle=False)
     assert np.isfinite(history.history["loss"][0])
+
+
+def test_exact_flow_warps_frames_onto_the_target():
+    """Backward-warping frame0/frame1 with `scene_flow` rebuilds the target far better than the
+    blend does: the flow is the true motion (sign, x/y order and time scaling)."""
+    pool = load_images(None, crop_size=64)
+    for num_layers in ((0, 0), (2, 3)):
+        options = MotionOptions(crop_size=64, brightness=0.0, num_layers=num_layers, time=0.3)
+        sampler = SceneSampler(pool, options, with_flow=True)
+        warp_errors, blend_errors = [], []
+        for value in range(6):
+            frames, time, flow = sampler(-1, value)
+            assert flow.shape == (64, 64, 4) and flow.dtype == np.float32
+            f0, target, f1 = frames.astype(np.float32) / 255.0
+            warped0 = np.asarray(backward_warp(f0[None], flow[None, ..., :2]))[0]
+            warped1 = np.asarray(backward_warp(f1[None], flow[None, ..., 2:]))[0]
+            # each pixel is visible in at least one frame; borders may leave the frame
+            best = np.minimum(np.abs(warped0 - target), np.abs(warped1 - target)).mean(-1)
+            warp_errors.append(best[6:-6, 6:-6].mean())
+            blend_errors.append(np.abs((1 - time) * f0 + time * f1 - target).mean())
+        assert np.mean(warp_errors) < 0.2 * np.mean(blend_errors), (warp_errors, blend_errors)
+        assert np.mean(warp_errors) < 0.004
+
+
+def test_scene_flow_of_a_translation():
+    layer = Layer(Image.new("RGB", (64, 64)), anchor=(32, 32), source_scale=1.0,
+                  position=(16, 16), velocity=(8, -4))  # fmt: skip
+    flow = scene_flow([layer], 0.25, 16)
+    np.testing.assert_allclose(flow[..., 0], -0.25 * 8, atol=1e-5)
+    np.testing.assert_allclose(flow[..., 1], 0.25 * 4, atol=1e-5)
+    np.testing.assert_allclose(flow[..., 2], 0.75 * 8, atol=1e-5)
+    np.testing.assert_allclose(flow[..., 3], -0.75 * 4, atol=1e-5)
+
+
+def test_with_flow_batches_and_mix_with_real(real_frames):
+    dataset = synthetic_motion(32, batch_size=2, seed=0, images=real_frames, with_flow=True)
+    inputs, target = next(iter(dataset))
+    assert inputs["flow"].shape == (2, 32, 32, 4) and target.shape == (2, 32, 32, 3)
+    np.testing.assert_array_equal(inputs["flow_weight"], 1.0)
+    assert np.abs(inputs["flow"]).max() > 0.1
+    # same frames as without flow
+    plain = take(synthetic_motion(32, batch_size=2, seed=0, images=real_frames), 1)
+    np.testing.assert_array_equal(plain[1], target)
+
+    real = video_triplets(CLIP, crop_size=32, batch_size=None, seed=0, epoch_size=-1)
+    fake = synthetic_motion(32, batch_size=None, seed=1, images=real_frames, epoch_size=-1,
+                            with_flow=True)  # fmt: skip
+    mixed = mix([real.map(without_flow), fake], weights=[0.5, 0.5], seed=2, batch_size=16)
+    inputs, _ = next(iter(mixed))
+    weight = inputs["flow_weight"].numpy()
+    assert set(weight) == {0.0, 1.0}
+    assert np.all(inputs["flow"].numpy()[weight == 0] == 0)

@@ -212,3 +212,38 @@ def test_data_parallel_on_two_cpu_devices(tmp_path):
     )
     assert result.returncode == 0, result.stderr[-2000:]
     assert "DATA_PARALLEL_OK" in result.stdout
+
+
+def test_flow_loss_adds_weighted_flow_error_and_trains_the_flow():
+    """compile(flow_loss_weight=w): loss = image loss + w * mean |flow - true flow| over the
+    examples with flow_weight 1 (0 elsewhere); and fitting on it moves the motion head's flow."""
+    keras.utils.set_random_seed(0)
+    model = tiny()  # zero-initialised heads: the predicted flow is exactly 0
+    inputs, target = real_triplets()
+    batch = len(target)
+    inputs = {**inputs, "time": np.full((batch,), 0.5, "float32")}
+    true_flow = np.zeros(target.shape[:3] + (4,), "float32")
+    true_flow[..., 0], true_flow[..., 2] = -1.5, 1.5  # half a 3-pixel shift each way
+    weight = np.array([1.0, 0.0] * (batch // 2), "float32")
+    model.compile(learning_rate=3e-3, decay_steps=1000, flow_loss_weight=0.5)
+
+    def losses(flow_weight):
+        supervised = {**inputs, "flow": true_flow, "flow_weight": flow_weight}
+        image = float(model.loss(target, predict(model, inputs)))
+        total = model.evaluate(supervised, target, batch_size=batch, verbose=0,
+                               return_dict=True)["loss"]  # fmt: skip
+        return image, total
+
+    image, total = losses(weight)
+    np.testing.assert_allclose(total - image, 0.5 * 0.75 * weight.mean(), rtol=1e-4)
+    image, total = losses(np.zeros_like(weight))
+    np.testing.assert_allclose(total, image, rtol=1e-5)
+
+    supervised = {**inputs, "flow": true_flow, "flow_weight": np.ones_like(weight)}
+    model.fit(supervised, target, batch_size=batch, epochs=30, verbose=0)
+    image, total = losses(np.ones_like(weight))
+    assert total - image < 0.5 * 0.5 * 0.75, "the flow error fell by more than half"
+    with pytest.raises(ValueError, match="motion=True"):
+        FourierInterpolator.from_preset("direct_small", load_weights=False).compile(
+            flow_loss_weight=0.1
+        )

@@ -37,6 +37,13 @@ def add_parser(subparsers) -> None:
         default=0.0,
         help="share of batches from synthetic motion (0..1)",
     )
+    parser.add_argument(
+        "--flow-loss-weight",
+        type=float,
+        default=0.0,
+        help="supervise the motion head with the exact flow of the synthetic batches "
+        "(weight per pixel of flow error; 0.01 is a good start; needs --synthetic-fraction > 0)",
+    )
     parser.add_argument("--mixed-precision", action="store_true", help="mixed_bfloat16")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", required=True, help="run directory")
@@ -49,6 +56,13 @@ def run(args) -> int:
 
     if not 0.0 <= args.synthetic_fraction <= 1.0:
         raise InputError("--synthetic-fraction must be between 0 and 1.")
+    if args.flow_loss_weight < 0:
+        raise InputError("--flow-loss-weight must be >= 0.")
+    if args.flow_loss_weight > 0 and args.synthetic_fraction <= 0:
+        raise InputError(
+            "--flow-loss-weight needs synthetic data, the only data with a true flow: "
+            "add --synthetic-fraction 0.5 (or drop --flow-loss-weight)."
+        )
     train(
         args.out,
         data_paths=args.data,
@@ -60,6 +74,7 @@ def run(args) -> int:
         steps_per_epoch=args.steps_per_epoch,
         max_spacing=args.max_spacing,
         synthetic_fraction=args.synthetic_fraction,
+        flow_loss_weight=args.flow_loss_weight,
         init_from=args.init_from,
         mixed_precision=args.mixed_precision,
         seed=args.seed,

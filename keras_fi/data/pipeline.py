@@ -136,21 +136,43 @@ class ClipSampler:
         return frames, np.float32(time)
 
 
-def to_inputs_target(frames, time):
-    """(frames (..., 3, h, w, 3), time) -> ({"frame0", "frame1", "time"}, target), float32 [0, 1]."""
+def to_inputs_target(frames, time, flow=None):
+    """(frames (..., 3, h, w, 3), time[, flow]) -> ({"frame0", "frame1", "time"}, target).
+
+    Frames become float32 in [0, 1]. With `flow` (..., h, w, 4), the inputs also carry "flow" and
+    "flow_weight" (1 per example), the targets of the interpolator's flow supervision.
+    """
     import tensorflow as tf
 
     if frames.dtype == tf.uint8:
         frames = tf.cast(frames, tf.float32) / 255.0
     frame0, target, frame1 = tf.unstack(frames, num=3, axis=-4)
-    return {"frame0": frame0, "frame1": frame1, "time": tf.cast(time, tf.float32)}, target
+    inputs = {"frame0": frame0, "frame1": frame1, "time": tf.cast(time, tf.float32)}
+    if flow is not None:
+        inputs["flow"] = flow
+        inputs["flow_weight"] = tf.ones_like(inputs["time"])
+    return inputs, target
+
+
+def without_flow(inputs, target):
+    """Adds zero "flow" and "flow_weight" 0 to an unflowed example or batch, so that real video
+    (no true flow) mixes with synthetic examples that have it; weight 0 leaves it unsupervised."""
+    import tensorflow as tf
+
+    inputs = dict(inputs)
+    frame = inputs["frame0"]
+    inputs["flow"] = tf.zeros(tf.concat([tf.shape(frame)[:-1], [4]], 0), tf.float32)
+    inputs["flow_weight"] = tf.zeros_like(inputs["time"])
+    return inputs, target
 
 
 def finish(dataset, *, batch_size: int | None, drop_remainder: bool, photometric: bool):
     """Photometric jitter (optional), batching, float conversion and prefetch.
 
     Args:
-        dataset: elements (frames uint8 (3, h, w, 3), time float32, random value int64).
+        dataset: elements (frames uint8 (3, h, w, 3), time float32, random value int64), or with
+            a fourth item, the flow float32 (h, w, 4) (kept as inputs "flow"; see
+            `to_inputs_target`).
         batch_size: examples per batch; None leaves examples unbatched (e.g. for `mix`).
         drop_remainder: drop a last partial batch, so shapes are fixed (JAX compiles once).
         photometric: apply `photometric_jitter` per example.
@@ -159,13 +181,13 @@ def finish(dataset, *, batch_size: int | None, drop_remainder: bool, photometric
 
     if photometric:
 
-        def jitter(frames, time, random_value):
+        def jitter(frames, time, random_value, *flow):
             seed = tf.stack([random_value, tf.constant(0x5EED, tf.int64)])
-            return photometric_jitter(tf.cast(frames, tf.float32) / 255.0, seed), time
+            return (photometric_jitter(tf.cast(frames, tf.float32) / 255.0, seed), time, *flow)
 
         dataset = dataset.map(jitter, num_parallel_calls=AUTOTUNE, deterministic=True)
     else:
-        dataset = dataset.map(lambda frames, time, random_value: (frames, time))
+        dataset = dataset.map(lambda frames, time, random_value, *flow: (frames, time, *flow))
     if batch_size is not None:
         if int(batch_size) != batch_size or batch_size < 1:
             raise InputError(f"batch_size must be a positive integer or None, got {batch_size!r}")
@@ -187,16 +209,19 @@ def indexed_examples(
     ordered: bool,
     seed: int | None,
     num_parallel_calls: int | None = None,
+    with_flow: bool = False,
 ):
-    """Dataset of (frames, time, random value) from `example_fn(index, random_value)`.
+    """Dataset of (frames, time, random value[, flow]) from `example_fn(index, random_value)`.
 
     Args:
-        example_fn: numpy function returning (uint8 (3, crop, crop, 3), float32 time).
+        example_fn: numpy function returning (uint8 (3, crop, crop, 3), float32 time), and with
+            `with_flow` also float32 flow (crop, crop, 4).
         crop_size: side of the frames example_fn returns.
         count: examples per epoch; None repeats forever (only when not ordered).
         ordered: pass indices 0..count-1 instead of -1 (random example).
         seed: seed of the random values; None: different every run.
         num_parallel_calls: parallel example_fn calls (default: autotune).
+        with_flow: example_fn also returns the flow.
     """
     import tensorflow as tf
 
@@ -208,13 +233,17 @@ def indexed_examples(
         if count is not None:
             dataset = dataset.take(count)
 
+    types = (tf.uint8, tf.float32) + ((tf.float32,) if with_flow else ())
+
     def load(index, random_value):
-        frames, times = tf.numpy_function(
-            tracked(example_fn), [index, random_value], (tf.uint8, tf.float32), name="triplet"
+        frames, times, *flow = tf.numpy_function(
+            tracked(example_fn), [index, random_value], types, name="triplet"
         )
         frames.set_shape((3, crop_size, crop_size, 3))
         times.set_shape(())
-        return frames, times, random_value
+        for item in flow:
+            item.set_shape((crop_size, crop_size, 4))
+        return frames, times, random_value, *flow
 
     return dataset.map(
         load,

@@ -102,6 +102,31 @@ class Layer:
             -sin, cos, self.anchor[1] + sin * x - cos * y,
         )  # fmt: skip
 
+    def source_points(self, points: np.ndarray, time: float) -> np.ndarray:
+        """Source coordinates (..., 2) of canvas points (..., 2) at `time` (pixel centres)."""
+        a, b, c, d, e, f = self.affine(time)
+        x, y = points[..., 0], points[..., 1]
+        return np.stack([a * x + b * y + c, d * x + e * y + f], axis=-1)
+
+    def canvas_points(self, sources: np.ndarray, time: float) -> np.ndarray:
+        """Canvas coordinates (..., 2) where source points (..., 2) sit at `time`."""
+        a, b, c, d, e, f = self.affine(time)
+        u, v = sources[..., 0] - c, sources[..., 1] - f
+        det = a * e - b * d
+        return np.stack([(e * u - b * v) / det, (-d * u + a * v) / det], axis=-1)
+
+    def coverage(self, points: np.ndarray, time: float) -> np.ndarray:
+        """Whether the layer covers canvas points (..., 2) at `time` (alpha above one half)."""
+        sources = self.source_points(points, time)
+        if "A" not in self.image.getbands():
+            return np.ones(points.shape[:-1], bool)
+        alpha = np.asarray(self.image.getchannel("A"))
+        column = np.floor(sources[..., 0]).astype(np.int64)
+        row = np.floor(sources[..., 1]).astype(np.int64)
+        inside = (column >= 0) & (row >= 0) & (column < alpha.shape[1]) & (row < alpha.shape[0])
+        values = alpha[np.clip(row, 0, alpha.shape[0] - 1), np.clip(column, 0, alpha.shape[1] - 1)]
+        return inside & (values > 127)
+
     def _shaded(self, time: float):
         """The source image with this time's brightness gain (alpha untouched)."""
         gain = self.gain + (time - 0.5) * self.gain_rate
@@ -166,6 +191,38 @@ def render_scene(layers: Sequence[Layer], times: Sequence[float], size: int) -> 
             layer.composite_onto(canvas, time)
         frames.append(np.asarray(canvas.convert("RGB")))
     return np.stack(frames)
+
+
+def scene_flow(layers: Sequence[Layer], time: float, size: int) -> np.ndarray:
+    """Exact flow from the frame at `time` to frame0 and to frame1, float32 (size, size, 4).
+
+    For each pixel of the frame at `time`, the topmost layer covering it is found, and the point
+    of that layer's image seen there is followed to where it sits at time 0 and at time 1: channels
+    (dx0, dy0, dx1, dy1) in pixels, x first, so `backward_warp(frame0, flow[..., :2])` rebuilds
+    the visible parts of the target (the convention of the interpolator's motion head). Where the
+    point is hidden in frame0 or frame1 (occlusion), the flow still points to where it went.
+
+    Example:
+    >>> from PIL import Image
+    >>> image = Image.new("RGB", (64, 64), (200, 100, 50))
+    >>> layer = Layer(image, (32, 32), 1.0, (16, 16), velocity=(4.0, 0.0))
+    >>> scene_flow([layer], 0.5, 32)[0, 0].tolist()
+    [-2.0, 0.0, 2.0, 0.0]
+    """
+    grid = np.stack(np.meshgrid(np.arange(size), np.arange(size), indexing="xy"), axis=-1)
+    points = grid.astype(np.float64) + 0.5  # PIL samples at pixel centres
+    flow = np.zeros((size, size, 4), np.float64)
+    owner = np.zeros((size, size), np.int64)
+    for index, layer in enumerate(layers[1:], start=1):
+        owner[layer.coverage(points, time)] = index
+    for index, layer in enumerate(layers):
+        mine = owner == index
+        if not mine.any():
+            continue
+        sources = layer.source_points(points[mine], time)
+        flow[mine, 0:2] = layer.canvas_points(sources, 0.0) - points[mine]
+        flow[mine, 2:4] = layer.canvas_points(sources, 1.0) - points[mine]
+    return flow.astype(np.float32)
 
 
 def _shape_mask(rng: np.random.Generator, width: int, height: int):
@@ -308,9 +365,10 @@ class SceneSampler:
         options: scene ranges.
     """
 
-    def __init__(self, pool: Sequence, options: MotionOptions):
+    def __init__(self, pool: Sequence, options: MotionOptions, with_flow: bool = False):
         self.pool = list(pool)
         self.options = options
+        self.with_flow = with_flow
 
     def background(self, rng: np.random.Generator) -> Layer:
         """The background: a view of a random image with a small camera-like motion."""
@@ -378,7 +436,8 @@ class SceneSampler:
             self.layer(rng) for _ in range(int(rng.integers(low, high + 1)))
         ]
 
-    def __call__(self, index, random_value) -> tuple[np.ndarray, np.float32]:
+    def __call__(self, index, random_value):
+        """(frames uint8 (3, size, size, 3), time) and, with `with_flow`, the exact flow."""
         del index  # every example is random
         rng = example_rng(random_value)
         time = self.options.time
@@ -386,6 +445,8 @@ class SceneSampler:
             time = 0.5 if rng.random() < 0.5 else rng.uniform(0.1, 0.9)
         layers = self.scene(rng)
         frames = render_scene(layers, [0.0, time, 1.0], self.options.crop_size)
+        if self.with_flow:
+            return frames, np.float32(time), scene_flow(layers, time, self.options.crop_size)
         return frames, np.float32(time)
 
 
@@ -400,6 +461,7 @@ def synthetic_motion(
     photometric: bool = False,
     frames_per_clip: int = 16,
     num_parallel_calls: int | None = None,
+    with_flow: bool = False,
     **options: Any,
 ):
     """A `tf.data.Dataset` of synthetic triplets with exactly known motion.
@@ -420,6 +482,9 @@ def synthetic_motion(
         photometric: random brightness, contrast and saturation on top (same for all frames).
         frames_per_clip: frames taken from each clip in `images`.
         num_parallel_calls: parallel rendering calls (default: autotune).
+        with_flow: also give the exact flow from the target to both frames (`scene_flow`), as
+            inputs "flow" (batch, crop, crop, 4) and "flow_weight" (batch,) = 1, the targets of
+            the interpolator's flow supervision (`FourierInterpolator.compile(flow_loss_weight)`).
         **options: `MotionOptions` fields (num_layers, background_translation, ..., time).
 
     Returns:
@@ -436,8 +501,9 @@ def synthetic_motion(
     if epoch_size != -1 and (int(epoch_size) != epoch_size or epoch_size < 1):
         raise InputError(f"epoch_size must be positive, or -1 to repeat forever; got {epoch_size}")
     dataset = indexed_examples(
-        SceneSampler(pool, motion),
+        SceneSampler(pool, motion, with_flow=with_flow),
         crop_size=crop_size,
+        with_flow=with_flow,
         count=None if epoch_size == -1 else int(epoch_size),
         ordered=False,
         seed=seed,
