@@ -1,0 +1,163 @@
+"""Training batches without TensorFlow: a `keras.utils.PyDataset` over the same samplers.
+
+The `tf.data` loaders are the default. This path serves machines that have Keras and JAX (or
+PyTorch) but no TensorFlow, such as a GPU box with a fixed software image: it draws the very same
+examples (`ClipSampler` for real clips with the data issue's augmentation, `SceneSampler` for
+synthetic motion), assembles batches in numpy, and lets Keras run them in worker threads.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import keras
+import numpy as np
+
+from keras_fi.errors import InputError
+
+
+class TripletBatches(keras.utils.PyDataset):
+    """Batches of `({"frame0", "frame1", "time"[, "flow", "flow_weight"]}, target)` in numpy.
+
+    Each example picks a sampler at random by `weights` and calls it with a fresh random value;
+    batch `i` of epoch `e` depends only on `(seed, e, i)`, so runs are reproducible and every
+    epoch differs.
+
+    Args:
+        samplers: callables `(index, random_value) -> (frames uint8 (3, s, s, 3), time[, flow])`:
+            `keras_fi.data.pipeline.ClipSampler`, `keras_fi.data.synthetic_motion.SceneSampler`.
+        weights: relative share of each sampler (default: equal).
+        batch_size: examples per batch.
+        steps: batches per epoch (`len`).
+        seed: the seed of every draw.
+        with_flow: add inputs "flow" (batch, s, s, 4) and "flow_weight" (batch,): the flow of the
+            samplers that return one (weight 1), zeros with weight 0 for the others.
+        **kwargs: `PyDataset` arguments: `workers` (threads, default 1), `use_multiprocessing`,
+            `max_queue_size`.
+
+    Example:
+    >>> batches = training_batches(["clips/"], crop_size=128, batch_size=8, steps=100,
+    ...                            synthetic_fraction=0.5, with_flow=True, workers=8)
+    >>> model.fit(batches, epochs=10)
+    """
+
+    def __init__(
+        self,
+        samplers: Sequence,
+        weights: Sequence[float] | None = None,
+        batch_size: int = 8,
+        steps: int = 100,
+        seed: int = 0,
+        with_flow: bool = False,
+        **kwargs: Any,
+    ):
+        super().__init__(**kwargs)
+        if not samplers:
+            raise InputError("TripletBatches needs at least one sampler")
+        weights = np.ones(len(samplers)) if weights is None else np.asarray(weights, np.float64)
+        if weights.shape != (len(samplers),) or (weights < 0).any() or weights.sum() <= 0:
+            raise InputError(f"need one non-negative weight per sampler, got {list(weights)}")
+        if int(batch_size) != batch_size or batch_size < 1 or int(steps) != steps or steps < 1:
+            raise InputError(f"batch_size and steps must be positive, got {batch_size}, {steps}")
+        self.samplers = list(samplers)
+        self.weights = weights / weights.sum()
+        self.batch_size = int(batch_size)
+        self.steps = int(steps)
+        self.seed = int(seed)
+        self.with_flow = with_flow
+        self.epoch = 0
+
+    def __len__(self) -> int:
+        return self.steps
+
+    def on_epoch_end(self) -> None:
+        self.epoch += 1
+
+    def __getitem__(self, index: int):
+        rng = np.random.default_rng([self.seed, self.epoch, int(index)])
+        choices = rng.choice(len(self.samplers), size=self.batch_size, p=self.weights)
+        frames, times, flows, flow_weights = [], [], [], []
+        for choice in choices:
+            random_value = int(rng.integers(0, 2**63 - 1))
+            example = self.samplers[int(choice)](-1, random_value)
+            frames.append(example[0])
+            times.append(example[1])
+            if len(example) > 2:
+                flows.append(example[2])
+                flow_weights.append(1.0)
+            else:
+                size = example[0].shape[1:3]
+                flows.append(np.zeros((*size, 4), np.float32))
+                flow_weights.append(0.0)
+        frames = np.stack(frames).astype(np.float32) / 255.0
+        inputs = {
+            "frame0": frames[:, 0],
+            "frame1": frames[:, 2],
+            "time": np.asarray(times, np.float32),
+        }
+        if self.with_flow:
+            inputs["flow"] = np.stack(flows).astype(np.float32)
+            inputs["flow_weight"] = np.asarray(flow_weights, np.float32)
+        return inputs, frames[:, 1]
+
+
+def training_batches(
+    data_paths: Sequence = (),
+    crop_size: int = 256,
+    batch_size: int = 8,
+    steps: int = 100,
+    max_spacing: int = 3,
+    synthetic_fraction: float = 0.0,
+    with_flow: bool = False,
+    seed: int = 0,
+    cache_mb: float = 2048,
+    **kwargs: Any,
+) -> TripletBatches:
+    """`TripletBatches` of real clips (augmented) mixed with synthetic motion, without TensorFlow.
+
+    The numpy twin of `keras_fi.training.build_dataset`: the same samplers and options.
+
+    Args:
+        data_paths: video files (needs PyAV) and folders of numbered frames (PIL only).
+        crop_size: side of the square crops.
+        batch_size: examples per batch.
+        steps: batches per epoch.
+        max_spacing: largest distance in frames from the target to either input frame.
+        synthetic_fraction: share of examples from synthetic motion (its images come from the
+            same clips; procedural textures if there are none).
+        with_flow: synthetic examples carry their exact flow (see `TripletBatches`).
+        seed: seed of every draw.
+        cache_mb: memory for decoded frames.
+        **kwargs: `PyDataset` arguments (`workers`, `use_multiprocessing`, `max_queue_size`).
+    """
+    from keras_fi.data.augment import TripletOptions
+    from keras_fi.data.clips import collect_clips
+    from keras_fi.data.frame_cache import FrameCache
+    from keras_fi.data.pipeline import ClipSampler
+    from keras_fi.data.synthetic_motion import MotionOptions, SceneSampler, load_images
+
+    if not data_paths and synthetic_fraction <= 0:
+        raise InputError("no training data: give data paths and/or synthetic_fraction > 0.")
+    if with_flow and synthetic_fraction <= 0:
+        raise InputError("flow supervision needs synthetic data: set synthetic_fraction > 0.")
+    samplers, weights = [], []
+    if data_paths and synthetic_fraction < 1:
+        clips = collect_clips(list(data_paths), FrameCache(int(cache_mb * 2**20)))
+        options = TripletOptions(crop_size=crop_size, max_spacing=max_spacing)
+        samplers.append(ClipSampler(clips, options))
+        weights.append(1.0 - synthetic_fraction)
+    if synthetic_fraction > 0:
+        pool = load_images(list(data_paths) or None, crop_size=crop_size)
+        motion = MotionOptions(crop_size=crop_size)
+        samplers.append(SceneSampler(pool, motion, with_flow=with_flow))
+        weights.append(synthetic_fraction if data_paths else 1.0)
+    return TripletBatches(
+        samplers,
+        weights,
+        batch_size=batch_size,
+        steps=steps,
+        seed=seed,
+        with_flow=with_flow,
+        **kwargs,
+    )

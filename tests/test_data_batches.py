@@ -1,0 +1,70 @@
+"""keras_fi.data.batches: the TensorFlow-free training batches (PyDataset)."""
+
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from keras_fi.data.batches import TripletBatches, training_batches
+from keras_fi.errors import InputError
+
+CLIP = Path(__file__).parent / "data" / "video" / "car-turn-24f.mp4"
+
+
+def test_batches_are_reproducible_mixed_and_carry_flow():
+    batches = training_batches([CLIP], crop_size=32, batch_size=16, steps=3,
+                               synthetic_fraction=0.5, with_flow=True, seed=0)  # fmt: skip
+    inputs, target = batches[0]
+    assert inputs["frame0"].shape == target.shape == (16, 32, 32, 3)
+    assert inputs["flow"].shape == (16, 32, 32, 4) and inputs["time"].shape == (16,)
+    assert 0 <= target.min() and target.max() <= 1 and target.dtype == np.float32
+    weight = inputs["flow_weight"]
+    assert set(weight) == {0.0, 1.0}, "both real and synthetic examples"
+    assert (
+        np.all(inputs["flow"][weight == 0] == 0) and np.abs(inputs["flow"][weight == 1]).max() > 0
+    )
+    again = training_batches([CLIP], crop_size=32, batch_size=16, steps=3,
+                             synthetic_fraction=0.5, with_flow=True, seed=0)[0]  # fmt: skip
+    np.testing.assert_array_equal(again[1], target)
+    assert not np.array_equal(batches[1][1], target)
+    batches.on_epoch_end()
+    assert not np.array_equal(batches[0][1], target), "a new epoch draws new examples"
+
+
+def test_bad_arguments():
+    with pytest.raises(InputError, match="no training data"):
+        training_batches([], synthetic_fraction=0.0)
+    with pytest.raises(InputError, match="synthetic"):
+        training_batches([CLIP], with_flow=True)
+    with pytest.raises(InputError, match="weight"):
+        TripletBatches([lambda i, r: None], weights=[1, 2])
+
+
+NO_TENSORFLOW = textwrap.dedent(
+    """
+    import sys
+    sys.modules["tensorflow"] = None  # any import of TensorFlow now fails
+    sys.modules["tensorflow_datasets"] = None
+    import numpy as np
+    from keras_fi.data.batches import training_batches
+    from keras_fi.models import FourierInterpolator
+    model = FourierInterpolator.from_preset("tiny", load_weights=False)
+    model.compile(flow_loss_weight=0.01)
+    batches = training_batches([sys.argv[1]], crop_size=32, batch_size=4, steps=2,
+                               synthetic_fraction=0.5, with_flow=True, workers=2)
+    history = model.fit(batches, epochs=2, verbose=0)
+    assert np.all(np.isfinite(history.history["loss"]))
+    print("NO_TF_OK")
+    """
+)
+
+
+def test_trains_without_tensorflow():
+    env = {**os.environ, "KERAS_BACKEND": "jax"}
+    result = subprocess.run([sys.executable, "-c", NO_TENSORFLOW, str(CLIP)], env=env,
+                            capture_output=True, text=True, timeout=600)  # fmt: skip
+    assert "NO_TF_OK" in result.stdout, result.stderr[-3000:]
