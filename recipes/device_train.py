@@ -43,6 +43,67 @@ def clock(deadline: float, counter: list):
     return model_holder
 
 
+_WORKER_BATCHES = None
+
+
+def _worker_start(options: dict) -> None:
+    """Runs once in each spawned data process: builds its own samplers (CPU-only JAX)."""
+    global _WORKER_BATCHES
+    from keras_fi.data.batches import training_batches
+
+    _WORKER_BATCHES = training_batches(**options)
+
+
+def _worker_batch(epoch_index: tuple[int, int]):
+    """Batch `index` of `epoch`: the same batch `TripletBatches` gives in the main process."""
+    _WORKER_BATCHES.epoch = epoch_index[0]
+    return _WORKER_BATCHES[epoch_index[1]]
+
+
+class ProcessBatches:
+    """Batches from spawned worker processes, started before JAX so no fork follows its threads.
+
+    Drawing synthetic scenes is numpy-bound and holds the GIL, so threads do not keep a GPU
+    busy; `spawn`ed processes (JAX on the CPU there, never the GPU) do. `stream(epochs, steps)`
+    yields `epochs * steps` batches in order, keeping `ahead` of them in flight.
+    """
+
+    def __init__(self, options: dict, processes: int, ahead: int):
+        import multiprocessing
+
+        saved = {k: os.environ.get(k) for k in ("JAX_PLATFORMS", "CUDA_VISIBLE_DEVICES")}
+        os.environ.update(JAX_PLATFORMS="cpu", CUDA_VISIBLE_DEVICES="")
+        try:
+            context = multiprocessing.get_context("spawn")
+            self.pool = context.Pool(processes, initializer=_worker_start, initargs=(options,))
+        finally:
+            for key, value in saved.items():
+                if value is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = value
+        self.ahead = ahead
+
+    def stream(self, epochs: int, steps: int, first_epoch: int = 0):
+        from collections import deque
+
+        keys = iter([(first_epoch + e, i) for e in range(epochs) for i in range(steps)])
+        pending = deque()
+        for key in keys:
+            pending.append(self.pool.apply_async(_worker_batch, (key,)))
+            if len(pending) >= self.ahead:
+                break
+        while pending:
+            batch = pending.popleft().get()
+            key = next(keys, None)
+            if key is not None:
+                pending.append(self.pool.apply_async(_worker_batch, (key,)))
+            yield batch
+
+    def close(self) -> None:
+        self.pool.terminate()
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawTextHelpFormatter
@@ -60,9 +121,9 @@ def main(argv=None) -> int:
     parser.add_argument("--probe-steps", type=int, default=40)
     parser.add_argument("--workers", type=int, default=max(1, (os.cpu_count() or 2) - 2))
     parser.add_argument(
-        "--processes",
+        "--threads",
         action="store_true",
-        help="worker processes instead of threads (fork after JAX started: can deadlock)",
+        help="worker threads (PyDataset) instead of spawned worker processes",
     )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", required=True)
@@ -70,6 +131,17 @@ def main(argv=None) -> int:
 
     start = time.time()
     deadline = start + 60 * args.minutes
+    options = dict(
+        data_paths=args.data,
+        crop_size=args.crop,
+        batch_size=args.batch_size,
+        max_spacing=args.max_spacing,
+        synthetic_fraction=args.synthetic_fraction,
+        with_flow=args.flow_loss_weight > 0,
+        seed=args.seed,
+    )
+    # Before Keras/JAX start in this process: the data processes are spawned from a clean state.
+    workers = None if args.threads else ProcessBatches(options, args.workers, 3 * args.workers)
     import keras
 
     from keras_fi.data.batches import training_batches
@@ -89,19 +161,24 @@ def main(argv=None) -> int:
         pass
     print(f"device: {device}; workers {args.workers}", flush=True)
 
-    def batches(steps, seed):
-        return training_batches(
-            args.data,
-            crop_size=args.crop,
-            batch_size=args.batch_size,
-            steps=steps,
-            max_spacing=args.max_spacing,
-            synthetic_fraction=args.synthetic_fraction,
-            with_flow=args.flow_loss_weight > 0,
-            seed=seed,
-            workers=args.workers,
-            use_multiprocessing=args.processes,
-            max_queue_size=4 * args.workers,
+    epochs_drawn = [0]
+
+    def fit(steps, epochs, callbacks):
+        """`model.fit` on `epochs` x `steps` fresh batches (epoch numbers continue across calls)."""
+        first = epochs_drawn[0]
+        epochs_drawn[0] += epochs
+        if workers is None:
+            data = training_batches(
+                **options, steps=steps, workers=args.workers, max_queue_size=4 * args.workers
+            )
+            data.epoch = first
+            return model.fit(data, epochs=epochs, verbose=2, callbacks=callbacks)
+        return model.fit(
+            workers.stream(epochs, steps, first),
+            steps_per_epoch=steps,
+            epochs=epochs,
+            verbose=2,
+            callbacks=callbacks,
         )
 
     # 1. probe: a constant learning rate, timing steps after the compile.
@@ -113,7 +190,7 @@ def main(argv=None) -> int:
     timer = keras.callbacks.LambdaCallback(
         on_train_batch_end=lambda b, logs: stamps.append(time.time())
     )
-    model.fit(batches(args.probe_steps, args.seed), epochs=1, verbose=2, callbacks=[timer])
+    fit(args.probe_steps, 1, [timer])
     tail = stamps[len(stamps) // 2 :]
     step_s = (tail[-1] - tail[0]) / max(1, len(tail) - 1)
     # 2. the rest of the budget, with a margin for the second compile and saving.
@@ -127,25 +204,33 @@ def main(argv=None) -> int:
         learning_rate=args.learning_rate, decay_steps=steps, flow_loss_weight=args.flow_loss_weight
     )
     counter = []
-    history = model.fit(
-        batches(per_epoch, args.seed + 1),
-        epochs=epochs,
-        verbose=2,
-        callbacks=[clock(deadline, counter), keras.callbacks.CSVLogger(str(out / "history.csv"))],
-    )
-    done = args.probe_steps + len(counter)
-    seconds = time.time() - start
-    metadata = {
-        "trained_on": {
-            "script": "recipes/device_train.py",
-            "arguments": {k: v for k, v in vars(args).items() if k != "out"},
-            "device": device,
-            "steps": done,
-            "step_ms": round(step_s * 1000, 2),
-            "seconds": round(seconds, 1),
-            "final_loss": float(history.history["loss"][-1]),
+
+    def trained_on():
+        return {
+            "trained_on": {
+                "script": "recipes/device_train.py",
+                "arguments": {k: v for k, v in vars(args).items() if k != "out"},
+                "device": device,
+                "steps": args.probe_steps + len(counter),
+                "step_ms": round(step_s * 1000, 2),
+                "seconds": round(time.time() - start, 1),
+            }
         }
-    }
+
+    # The preset is saved after every epoch, so a run cut off by the machine's limit keeps its
+    # last finished epoch.
+    saver = keras.callbacks.LambdaCallback(
+        on_epoch_end=lambda epoch, logs: model.save_to_preset(out / "preset", metadata=trained_on())
+    )
+    history = fit(
+        per_epoch,
+        epochs,
+        [clock(deadline, counter), keras.callbacks.CSVLogger(str(out / "history.csv")), saver],
+    )
+    if workers is not None:
+        workers.close()
+    metadata = trained_on()
+    metadata["trained_on"]["final_loss"] = float(history.history["loss"][-1])
     model.save_to_preset(out / "preset", metadata=metadata)
     (out / "summary.json").write_text(json.dumps(metadata, indent=2))
     print(json.dumps(metadata, indent=2), flush=True)
