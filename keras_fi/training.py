@@ -75,6 +75,7 @@ def train(
     flow_loss_weight: float = 0.0,
     init_from: str | None = None,
     mixed_precision: bool = False,
+    allow_tf32: bool = False,
     seed: int | None = 0,
     verbose: int | str = "auto",
     dataset=None,
@@ -93,6 +94,9 @@ def train(
         flow_loss_weight: supervise the motion head with the synthetic examples' exact flow (see
             ``FourierInterpolator.compile``); 0 trains on the image loss alone.
         dataset: a ready ``tf.data.Dataset`` of ``(inputs, target)`` instead of ``data_paths``.
+        allow_tf32: let NVIDIA GPUs compute float32 products in TensorFloat-32. Off by default:
+            training diverged under TF32 on an H200 (see ``keras_fi.precision``). This sets the
+            backend's global precision for the whole process.
 
     Returns:
         the trained model.
@@ -103,6 +107,9 @@ def train(
         raise InputError("steps and batch size must be >= 1 and the crop >= 16 pixels.")
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
+    from keras_fi.precision import use_full_float32
+
+    use_full_float32(not allow_tf32)
     if mixed_precision:
         keras.mixed_precision.set_global_policy("mixed_bfloat16")
     # `preset` gives the architecture; weights come only from `init_from` (reproducible from scratch).

@@ -4,13 +4,14 @@
 The lent GPU machines have JAX with CUDA but neither Keras nor TensorFlow nor PyAV, and a session
 gets 15 minutes of them. This script needs only Keras (carried as wheels, see
 `recipes/DEVICE.md`), numpy and PIL: real clips come as folders of frames, batches are drawn
-by `keras_fi.data.batches.training_batches` in worker threads, and the run stops on the clock.
+by `keras_fi.data.batches.training_batches` in spawned worker processes, and the run stops on the
+clock.
 
     python recipes/device_train.py --init keras_fi/presets/small --data .device/frames \\
         --minutes 7 --out $OUT
 
-It first trains `--probe-steps` steps to time a step (these count as training), then compiles again
-with a cosine schedule sized to the minutes left, trains, and writes a preset directory
+It compiles once and trains until the clock runs out, the learning rate following a cosine over the
+wall-clock budget (updated every `--steps-per-epoch` steps), and writes a preset directory
 (`config.json`, `model.weights.h5`, `metadata.json` with steps, seconds, device and the curve) to
 `--out`. Score it afterwards on a CPU machine with
 `python recipes/train_default_preset.py --evaluate-only`-style tooling (`keras-fi evaluate`).
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import sys
 import time
@@ -71,8 +73,11 @@ class ProcessBatches:
     def __init__(self, options: dict, processes: int, ahead: int):
         import multiprocessing
 
-        saved = {k: os.environ.get(k) for k in ("JAX_PLATFORMS", "CUDA_VISIBLE_DEVICES")}
-        os.environ.update(JAX_PLATFORMS="cpu", CUDA_VISIBLE_DEVICES="")
+        # One thread each: numpy/BLAS thread pools in every process oversubscribe the CPUs.
+        single = dict(OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1")
+        worker_env = dict(JAX_PLATFORMS="cpu", CUDA_VISIBLE_DEVICES="", **single)
+        saved = {k: os.environ.get(k) for k in worker_env}
+        os.environ.update(worker_env)
         try:
             context = multiprocessing.get_context("spawn")
             self.pool = context.Pool(processes, initializer=_worker_start, initargs=(options,))
@@ -83,25 +88,33 @@ class ProcessBatches:
                 else:
                     os.environ[key] = value
         self.ahead = ahead
+        self.waited = 0.0  # seconds the training loop spent waiting for a batch
 
     def stream(self, epochs: int, steps: int, first_epoch: int = 0):
         from collections import deque
 
-        keys = iter([(first_epoch + e, i) for e in range(epochs) for i in range(steps)])
+        keys = ((first_epoch + e, i) for e in range(epochs) for i in range(steps))
         pending = deque()
         for key in keys:
             pending.append(self.pool.apply_async(_worker_batch, (key,)))
             if len(pending) >= self.ahead:
                 break
         while pending:
+            waiting = time.time()
             batch = pending.popleft().get()
+            self.waited += time.time() - waiting
             key = next(keys, None)
             if key is not None:
                 pending.append(self.pool.apply_async(_worker_batch, (key,)))
             yield batch
 
-    def close(self) -> None:
-        self.pool.terminate()
+    def close(self, timeout: float = 10.0) -> None:
+        """Stops the workers; gives up after `timeout` s (a pool with full result pipes can hang)."""
+        import threading
+
+        stopper = threading.Thread(target=self.pool.terminate, daemon=True)
+        stopper.start()
+        stopper.join(timeout)
 
 
 def main(argv=None) -> int:
@@ -118,19 +131,22 @@ def main(argv=None) -> int:
     parser.add_argument("--synthetic-fraction", type=float, default=0.5)
     parser.add_argument("--flow-loss-weight", type=float, default=0.01)
     parser.add_argument("--max-spacing", type=int, default=3)
-    parser.add_argument("--probe-steps", type=int, default=40)
+    parser.add_argument("--steps-per-epoch", type=int, default=100)
     parser.add_argument("--workers", type=int, default=max(1, (os.cpu_count() or 2) - 2))
     parser.add_argument(
         "--threads",
         action="store_true",
         help="worker threads (PyDataset) instead of spawned worker processes",
     )
+    parser.add_argument(
+        "--allow-tf32", action="store_true", help="TensorFloat-32 products (diverged on an H200)"
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", required=True)
     args = parser.parse_args(argv)
 
     start = time.time()
-    deadline = start + 60 * args.minutes
+    deadline = start + 60 * args.minutes - 15  # the rest: final save
     options = dict(
         data_paths=args.data,
         crop_size=args.crop,
@@ -146,7 +162,9 @@ def main(argv=None) -> int:
 
     from keras_fi.data.batches import training_batches
     from keras_fi.models import FourierInterpolator
+    from keras_fi.precision import use_full_float32
 
+    use_full_float32(not args.allow_tf32)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     model = FourierInterpolator.from_preset(
@@ -181,38 +199,31 @@ def main(argv=None) -> int:
             callbacks=callbacks,
         )
 
-    # 1. probe: a constant learning rate, timing steps after the compile.
+    # One compile; the learning rate follows a cosine over the wall-clock budget (set at each
+    # epoch of --steps-per-epoch steps), so the schedule needs no guess of the step time.
     model.compile(
         optimizer=keras.optimizers.Adam(args.learning_rate),
         flow_loss_weight=args.flow_loss_weight,
     )
-    stamps = []
-    timer = keras.callbacks.LambdaCallback(
-        on_train_batch_end=lambda b, logs: stamps.append(time.time())
-    )
-    fit(args.probe_steps, 1, [timer])
-    tail = stamps[len(stamps) // 2 :]
-    step_s = (tail[-1] - tail[0]) / max(1, len(tail) - 1)
-    # 2. the rest of the budget, with a margin for the second compile and saving.
-    left = deadline - time.time() - 45
-    steps = max(1, int(left / step_s))
-    per_epoch = max(1, min(200, steps))
-    epochs = max(1, steps // per_epoch)
-    steps = per_epoch * epochs
-    print(f"step {step_s * 1000:.1f} ms -> {steps} more steps ({epochs} x {per_epoch})", flush=True)
-    model.compile(
-        learning_rate=args.learning_rate, decay_steps=steps, flow_loss_weight=args.flow_loss_weight
-    )
     counter = []
+    began = []
+
+    def learning_rate(epoch, lr):
+        if not began:  # epoch 0: the compile is still to come
+            return float(args.learning_rate)
+        fraction = min(1.0, (time.time() - began[0]) / max(1.0, deadline - began[0]))
+        return float(args.learning_rate * 0.5 * (1.0 + math.cos(math.pi * fraction)))
 
     def trained_on():
+        seconds = time.time() - began[0] if began else 0.0
         return {
             "trained_on": {
                 "script": "recipes/device_train.py",
                 "arguments": {k: v for k, v in vars(args).items() if k != "out"},
                 "device": device,
-                "steps": args.probe_steps + len(counter),
-                "step_ms": round(step_s * 1000, 2),
+                "steps": len(counter),
+                "step_ms": round(1000 * seconds / max(1, len(counter)), 2),
+                "data_wait_s": round(workers.waited, 1) if workers is not None else None,
                 "seconds": round(time.time() - start, 1),
             }
         }
@@ -223,19 +234,32 @@ def main(argv=None) -> int:
         on_epoch_end=lambda epoch, logs: model.save_to_preset(out / "preset", metadata=trained_on())
     )
     history = fit(
-        per_epoch,
-        epochs,
-        [clock(deadline, counter), keras.callbacks.CSVLogger(str(out / "history.csv")), saver],
+        args.steps_per_epoch,
+        100000,
+        [
+            keras.callbacks.LearningRateScheduler(learning_rate),
+            keras.callbacks.LambdaCallback(  # the clock of the schedule starts after the compile
+                on_train_batch_end=lambda batch, logs: began or began.append(time.time())
+            ),
+            clock(deadline, counter),
+            keras.callbacks.CSVLogger(str(out / "history.csv")),
+            saver,
+        ],
     )
-    if workers is not None:
-        workers.close()
+    # Results first: on the H200 the run hung after its last epoch (summary never written),
+    # somewhere in tearing down the data processes.
     metadata = trained_on()
     metadata["trained_on"]["final_loss"] = float(history.history["loss"][-1])
     model.save_to_preset(out / "preset", metadata=metadata)
     (out / "summary.json").write_text(json.dumps(metadata, indent=2))
     print(json.dumps(metadata, indent=2), flush=True)
+    if workers is not None:
+        workers.close()
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    code = main()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)  # skip multiprocessing's exit handlers, which can wait on the workers

@@ -52,6 +52,10 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 0
     try:
+        if args.command != "train":  # `train` sets it itself (--allow-tf32)
+            from keras_fi.precision import use_full_float32
+
+            use_full_float32()  # TF32 on NVIDIA GPUs costs accuracy (keras_fi.precision)
         return int(args.func(args) or 0)
     except (KerasFIError, FileNotFoundError, FileExistsError, IsADirectoryError) as error:
         print(f"keras-fi {args.command}: error: {error}", file=sys.stderr)

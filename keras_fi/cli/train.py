@@ -45,6 +45,11 @@ def add_parser(subparsers) -> None:
         "(weight per pixel of flow error; 0.01 is a good start; needs --synthetic-fraction > 0)",
     )
     parser.add_argument("--mixed-precision", action="store_true", help="mixed_bfloat16")
+    parser.add_argument(
+        "--allow-tf32",
+        action="store_true",
+        help="let NVIDIA GPUs use TensorFloat-32 for float32 products (faster; diverged on an H200)",
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", required=True, help="run directory")
     parser.set_defaults(func=run)
@@ -77,6 +82,7 @@ def run(args) -> int:
         flow_loss_weight=args.flow_loss_weight,
         init_from=args.init_from,
         mixed_precision=args.mixed_precision,
+        allow_tf32=args.allow_tf32,
         seed=args.seed,
     )
     print(f"trained preset written to {args.out}/preset")
