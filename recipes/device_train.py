@@ -108,6 +108,20 @@ class ProcessBatches:
                 pending.append(self.pool.apply_async(_worker_batch, (key,)))
             yield batch
 
+    @staticmethod
+    def echoed(batches, echo: int, seed: int):
+        """Each batch, then `echo - 1` copies mirrored and/or reversed (data echoing)."""
+        import numpy as np
+
+        from keras_fi.data.batches import transform_batch
+
+        rng = np.random.default_rng(seed)
+        for inputs, target in batches:
+            yield inputs, target
+            for _ in range(echo - 1):
+                flips = rng.permutation(7)[0] + 1  # a non-identity (flip_x, flip_y, reverse)
+                yield transform_batch(inputs, target, flips & 1, flips & 2, flips & 4)
+
     def close(self, timeout: float = 10.0) -> None:
         """Stops the workers; gives up after `timeout` s (a pool with full result pipes can hang)."""
         import threading
@@ -132,6 +146,12 @@ def main(argv=None) -> int:
     parser.add_argument("--flow-loss-weight", type=float, default=0.01)
     parser.add_argument("--max-spacing", type=int, default=3)
     parser.add_argument("--steps-per-epoch", type=int, default=100)
+    parser.add_argument(
+        "--echo",
+        type=int,
+        default=2,
+        help="train on each drawn batch this many times, mirrored/reversed (data echoing)",
+    )
     parser.add_argument("--workers", type=int, default=max(1, (os.cpu_count() or 2) - 2))
     parser.add_argument(
         "--threads",
@@ -192,7 +212,7 @@ def main(argv=None) -> int:
             data.epoch = first
             return model.fit(data, epochs=epochs, verbose=2, callbacks=callbacks)
         return model.fit(
-            workers.stream(epochs, steps, first),
+            workers.echoed(workers.stream(epochs, steps, first), args.echo, args.seed),
             steps_per_epoch=steps,
             epochs=epochs,
             verbose=2,

@@ -161,3 +161,47 @@ def training_batches(
         with_flow=with_flow,
         **kwargs,
     )
+
+
+def transform_batch(inputs: dict, target, flip_x=False, flip_y=False, reverse=False):
+    """A batch seen another way: mirrored and/or played backwards, flow transformed to match.
+
+    For data echoing: training on a batch again in a new orientation costs a few milliseconds in
+    numpy where drawing a fresh one costs a core about 0.4 s (batch 32 at 192 pixels), which
+    lets a GPU run ahead of its data workers. Mirroring negates the flow's x (or y) components
+    and mirrors its map; playing backwards swaps the frames and the two flows and maps time t to
+    1 - t. The transformed flow is exact wherever the original was.
+
+    Args:
+        inputs: `{"frame0", "frame1", "time"[, "flow", "flow_weight"]}` as `TripletBatches` gives.
+        target: the middle frames (batch, h, w, 3).
+        flip_x, flip_y: mirror left-right / top-bottom.
+        reverse: swap the input frames.
+
+    Returns:
+        `(inputs, target)`, new arrays.
+    """
+    frames = {key: inputs[key] for key in ("frame0", "frame1")}
+    flow = inputs.get("flow")
+    time = np.asarray(inputs["time"], np.float32)
+    if flow is not None:
+        flow = np.array(flow, np.float32)
+    for axis, flip, component in ((2, flip_x, (0, 2)), (1, flip_y, (1, 3))):
+        if not flip:
+            continue
+        frames = {key: np.flip(value, axis) for key, value in frames.items()}
+        target = np.flip(target, axis)
+        if flow is not None:
+            flow = np.flip(flow, axis)
+            flow[..., list(component)] *= -1.0
+    if reverse:
+        frames = {"frame0": frames["frame1"], "frame1": frames["frame0"]}
+        time = 1.0 - time
+        if flow is not None:
+            flow = flow[..., [2, 3, 0, 1]]
+    out = {key: np.ascontiguousarray(value) for key, value in frames.items()}
+    out["time"] = time
+    if flow is not None:
+        out["flow"] = np.ascontiguousarray(flow)
+        out["flow_weight"] = inputs["flow_weight"]
+    return out, np.ascontiguousarray(target)
