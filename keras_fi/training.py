@@ -25,11 +25,14 @@ def build_dataset(
     synthetic_fraction: float = 0.0,
     seed: int | None = 0,
     with_flow: bool = False,
+    small_motion: float = 0.0,
 ):
     """An endless tf.data pipeline of real triplets, optionally mixed with synthetic motion.
 
     With ``with_flow`` the synthetic examples carry their exact flow (inputs "flow" and
     "flow_weight" 1) and the real ones a zero flow with weight 0, for flow supervision.
+    ``small_motion`` is the share of synthetic scenes slowed to near-static
+    (``MotionOptions.small_motion``).
     """
     from keras_fi import data
     from keras_fi.data.pipeline import without_flow
@@ -47,7 +50,9 @@ def build_dataset(
             list(data_paths), batch_size=batch_size, max_spacing=max_spacing, **common
         )
     images = data.natural_images(list(data_paths)) if data_paths else None
-    synthetic = data.synthetic_motion(batch_size=None, images=images, with_flow=with_flow, **common)
+    synthetic = data.synthetic_motion(
+        batch_size=None, images=images, with_flow=with_flow, small_motion=small_motion, **common
+    )
     if synthetic_fraction >= 1 or not data_paths:
         return synthetic.batch(batch_size, drop_remainder=True).prefetch(2)
     real = data.video_triplets(list(data_paths), batch_size=None, max_spacing=max_spacing, **common)
@@ -73,6 +78,7 @@ def train(
     max_spacing: int = 3,
     synthetic_fraction: float = 0.0,
     flow_loss_weight: float = 0.0,
+    small_motion: float = 0.0,
     init_from: str | None = None,
     mixed_precision: bool = False,
     allow_tf32: bool = False,
@@ -93,6 +99,8 @@ def train(
         synthetic_fraction: share of batches drawn from on-the-fly synthetic motion.
         flow_loss_weight: supervise the motion head with the synthetic examples' exact flow (see
             ``FourierInterpolator.compile``); 0 trains on the image loss alone.
+        small_motion: share of the synthetic scenes slowed to near-static motion (0 to a few
+            pixels; ``keras_fi.data.MotionOptions.small_motion``).
         dataset: a ready ``tf.data.Dataset`` of ``(inputs, target)`` instead of ``data_paths``.
         allow_tf32: let NVIDIA GPUs compute float32 products in TensorFloat-32. Off by default:
             training diverged under TF32 on an H200 (see ``keras_fi.precision``). This sets the
@@ -126,6 +134,7 @@ def train(
             synthetic_fraction=synthetic_fraction,
             seed=seed,
             with_flow=flow_loss_weight > 0,
+            small_motion=small_motion,
         )
     steps_per_epoch = max(1, min(steps_per_epoch, steps))
     epochs = math.ceil(steps / steps_per_epoch)
@@ -154,6 +163,7 @@ def train(
                 "data": [str(p) for p in data_paths],
                 "synthetic_fraction": synthetic_fraction,
                 "flow_loss_weight": flow_loss_weight,
+                "small_motion": small_motion,
                 "steps": steps,
                 "batch_size": batch_size,
                 "crop_size": crop_size,

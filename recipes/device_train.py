@@ -144,6 +144,9 @@ def main(argv=None) -> int:
     parser.add_argument("--learning-rate", type=float, default=3e-4)
     parser.add_argument("--synthetic-fraction", type=float, default=0.5)
     parser.add_argument("--flow-loss-weight", type=float, default=0.01)
+    parser.add_argument(
+        "--small-motion", type=float, default=0.3, help="share of near-static synthetic scenes"
+    )
     parser.add_argument("--max-spacing", type=int, default=3)
     parser.add_argument("--steps-per-epoch", type=int, default=100)
     parser.add_argument(
@@ -174,6 +177,7 @@ def main(argv=None) -> int:
         max_spacing=args.max_spacing,
         synthetic_fraction=args.synthetic_fraction,
         with_flow=args.flow_loss_weight > 0,
+        small_motion=args.small_motion,
         seed=args.seed,
     )
     # Before Keras/JAX start in this process: the data processes are spawned from a clean state.

@@ -95,6 +95,7 @@ def main(argv=None) -> int:
                 max_spacing=stage["max_spacing"],
                 synthetic_fraction=stage["synthetic_fraction"],
                 flow_loss_weight=stage.get("flow_loss_weight", 0.0),
+                small_motion=stage.get("small_motion", 0.0),
                 seed=config["seed"],
                 verbose=2,
             )

@@ -1,6 +1,7 @@
 """The console script's top level and `keras-fi train` (resumable model.fit)."""
 
 import csv
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -38,8 +39,11 @@ def test_presets_command_lists_every_preset(capsys):
 def test_train_writes_a_preset_logs_and_checkpoints(tmp_path, capsys):
     args = ["train", "--data", str(CLIP), "--preset", "tiny", "--steps", "4", "--batch-size", "2"]
     args += ["--crop", "32", "--steps-per-epoch", "2", "--out", str(tmp_path / "run")]
+    args += ["--synthetic-fraction", "0.5", "--flow-loss-weight", "0.01", "--small-motion", "0.5"]
     assert main(args) == 0
     run = tmp_path / "run"
+    trained_on = json.loads((run / "preset" / "metadata.json").read_text())["trained_on"]
+    assert trained_on["small_motion"] == 0.5 and trained_on["flow_loss_weight"] == 0.01
     for name in ("config.json", "model.weights.h5", "metadata.json"):
         assert (run / "preset" / name).is_file()
     assert (run / "checkpoint.weights.h5").is_file()
@@ -108,3 +112,7 @@ def test_train_rejects_bad_arguments(capsys):
     assert "--synthetic-fraction" in capsys.readouterr().err
     assert main(["train", "--out", "/tmp/x", "--flow-loss-weight", "-1"]) == 2
     assert "flow-loss-weight" in capsys.readouterr().err
+    assert (
+        main(["train", "--out", "/tmp/x", "--synthetic-fraction", "1", "--small-motion", "2"]) == 2
+    )
+    assert "small-motion" in capsys.readouterr().err

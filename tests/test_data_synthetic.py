@@ -201,3 +201,27 @@ def test_with_flow_batches_and_mix_with_real(real_frames):
     weight = inputs["flow_weight"].numpy()
     assert set(weight) == {0.0, 1.0}
     assert np.all(inputs["flow"].numpy()[weight == 0] == 0)
+
+
+def test_small_motion_slows_scenes_and_keeps_default_scenes():
+    """`small_motion=1` slows every scene to at most `small_motion_scale` of its drawn motion (its
+    exact flow shrinks accordingly); `small_motion=0` draws exactly the scenes it always did."""
+    pool = load_images(None, crop_size=64)
+    default = SceneSampler(pool, MotionOptions(crop_size=64), with_flow=True)
+    off = SceneSampler(pool, MotionOptions(crop_size=64, small_motion=0.0), with_flow=True)
+    slow = SceneSampler(pool, MotionOptions(crop_size=64, small_motion=1.0), with_flow=True)
+    fast_peaks, slow_peaks = [], []
+    for value in range(8):
+        frames, _, flow = default(-1, value)
+        np.testing.assert_array_equal(off(-1, value)[0], frames)
+        fast_peaks.append(np.abs(flow).max())
+        slow_frames, _, slow_flow = slow(-1, value)
+        slow_peaks.append(np.abs(slow_flow).max())
+        # the slowed scene is the same scene: same content, nearly still
+        f0, _, f1 = slow_frames.astype(np.float32)
+        assert np.abs(f0 - f1).mean() < np.abs(frames[0].astype(np.float32) - frames[2]).mean()
+    # 64-pixel crop: background shift <= 5 px, layers <= 13 px (+ spin/zoom), slowed by <= 0.1
+    assert max(fast_peaks) > 3.0
+    assert max(slow_peaks) < 0.1 * max(fast_peaks) + 0.2, (fast_peaks, slow_peaks)
+    with pytest.raises(InputError, match="small_motion"):
+        MotionOptions(small_motion=1.5)

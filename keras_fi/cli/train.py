@@ -44,6 +44,13 @@ def add_parser(subparsers) -> None:
         help="supervise the motion head with the exact flow of the synthetic batches "
         "(weight per pixel of flow error; 0.01 is a good start; needs --synthetic-fraction > 0)",
     )
+    parser.add_argument(
+        "--small-motion",
+        type=float,
+        default=0.0,
+        help="share of the synthetic scenes slowed to near-static motion (0..1): teaches the "
+        "model to keep still content sharp instead of inventing motion",
+    )
     parser.add_argument("--mixed-precision", action="store_true", help="mixed_bfloat16")
     parser.add_argument(
         "--allow-tf32",
@@ -63,6 +70,8 @@ def run(args) -> int:
         raise InputError("--synthetic-fraction must be between 0 and 1.")
     if args.flow_loss_weight < 0:
         raise InputError("--flow-loss-weight must be >= 0.")
+    if not 0.0 <= args.small_motion <= 1.0:
+        raise InputError("--small-motion must be between 0 and 1.")
     if args.flow_loss_weight > 0 and args.synthetic_fraction <= 0:
         raise InputError(
             "--flow-loss-weight needs synthetic data, the only data with a true flow: "
@@ -80,6 +89,7 @@ def run(args) -> int:
         max_spacing=args.max_spacing,
         synthetic_fraction=args.synthetic_fraction,
         flow_loss_weight=args.flow_loss_weight,
+        small_motion=args.small_motion,
         init_from=args.init_from,
         mixed_precision=args.mixed_precision,
         allow_tf32=args.allow_tf32,

@@ -110,6 +110,7 @@ def training_batches(
     max_spacing: int = 3,
     synthetic_fraction: float = 0.0,
     with_flow: bool = False,
+    small_motion: float = 0.0,
     seed: int = 0,
     cache_mb: float = 2048,
     **kwargs: Any,
@@ -127,6 +128,7 @@ def training_batches(
         synthetic_fraction: share of examples from synthetic motion (its images come from the
             same clips; procedural textures if there are none).
         with_flow: synthetic examples carry their exact flow (see `TripletBatches`).
+        small_motion: share of synthetic scenes slowed to near-static (`MotionOptions`).
         seed: seed of every draw.
         cache_mb: memory for decoded frames.
         **kwargs: `PyDataset` arguments (`workers`, `use_multiprocessing`, `max_queue_size`).
@@ -149,7 +151,7 @@ def training_batches(
         weights.append(1.0 - synthetic_fraction)
     if synthetic_fraction > 0:
         pool = load_images(list(data_paths) or None, crop_size=crop_size)
-        motion = MotionOptions(crop_size=crop_size)
+        motion = MotionOptions(crop_size=crop_size, small_motion=small_motion)
         samplers.append(SceneSampler(pool, motion, with_flow=with_flow))
         weights.append(synthetic_fraction if data_paths else 1.0)
     return TripletBatches(

@@ -42,6 +42,11 @@ class MotionOptions:
         layer_size: (min, max) layer side as a fraction of crop_size.
         brightness: largest brightness change of a layer from frame0 to frame1 (0.06: 6 %).
         time: the target's time; None draws 0.5 half of the time, else uniform in [0.1, 0.9].
+        small_motion: share of scenes whose every motion (shift, spin, zoom) is slowed to a random
+            fraction in [0, `small_motion_scale`) of the drawn one: near-static shots and sub-pixel
+            drift, where an interpolator must keep the frames sharp instead of inventing motion.
+        small_motion_scale: the largest slow-down factor of those scenes (0.1: a 128-pixel crop
+            moves at most about 1 pixel in the background and 2.6 pixels in a layer).
     """
 
     crop_size: int = 256
@@ -55,6 +60,8 @@ class MotionOptions:
     layer_size: tuple[float, float] = (0.15, 0.5)
     brightness: float = 0.06
     time: float | None = None
+    small_motion: float = 0.0
+    small_motion_scale: float = 0.1
 
     def __post_init__(self):
         if int(self.crop_size) != self.crop_size or self.crop_size < 8:
@@ -64,6 +71,10 @@ class MotionOptions:
             raise InputError(f"num_layers must be (min, max) with 0 <= min <= max, got {low, high}")
         if self.time is not None and not 0.0 <= self.time <= 1.0:
             raise InputError(f"time must be in [0, 1] or None, got {self.time}")
+        if not 0.0 <= self.small_motion <= 1.0:
+            raise InputError(f"small_motion must be a share in [0, 1], got {self.small_motion}")
+        if not 0.0 <= self.small_motion_scale <= 1.0:
+            raise InputError(f"small_motion_scale must be in [0, 1], got {self.small_motion_scale}")
 
 
 @dataclasses.dataclass
@@ -430,11 +441,20 @@ class SceneSampler:
         )
 
     def scene(self, rng: np.random.Generator) -> list[Layer]:
-        """Background first, then 1-4 layers back to front (later ones occlude earlier)."""
+        """Background first, then 1-4 layers back to front (later ones occlude earlier); a
+        `small_motion` share of the scenes is slowed down to near-static."""
         low, high = self.options.num_layers
-        return [self.background(rng)] + [
+        layers = [self.background(rng)] + [
             self.layer(rng) for _ in range(int(rng.integers(low, high + 1)))
         ]
+        # Draws nothing more when small_motion is 0, so existing seeds give the same scenes.
+        if self.options.small_motion > 0 and rng.random() < self.options.small_motion:
+            factor = rng.uniform(0.0, self.options.small_motion_scale)
+            for layer in layers:
+                layer.velocity = (layer.velocity[0] * factor, layer.velocity[1] * factor)
+                layer.spin *= factor
+                layer.zoom_rate *= factor
+        return layers
 
     def __call__(self, index, random_value):
         """(frames uint8 (3, size, size, 3), time) and, with `with_flow`, the exact flow."""
