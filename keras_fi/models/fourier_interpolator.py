@@ -7,7 +7,7 @@ import numpy as np
 from keras import ops
 
 from keras_fi.errors import InputError
-from keras_fi.layers import FFCResidualBlock3D, backward_warp
+from keras_fi.layers import FFCResidualBlock3D, FlowRefinement, backward_warp
 from keras_fi.models.interpolator_layers import (
     ConvStack,
     downsample2x,
@@ -51,6 +51,10 @@ class FourierInterpolator(keras.Model):
         normalization: normalization inside the FFC blocks (``None``, ``"batch"``, ...).
         motion: use the flow + blend head (see above).
         activation: activation of the convolutions.
+        refine_iterations: with ``motion``, refine the final full-resolution flows photometrically
+            (:class:`~keras_fi.layers.FlowRefinement`, no weights): this many Lucas-Kanade steps
+            at each scale; 0 (default) uses the network's flows as they are.
+        refine_levels: coarser scales (halvings) the refinement visits before full resolution.
 
     Example:
     >>> model = FourierInterpolator.from_preset("tiny", load_weights=False)
@@ -69,6 +73,8 @@ class FourierInterpolator(keras.Model):
         normalization: str | None = None,
         motion: bool = True,
         activation: str = "leaky_relu",
+        refine_iterations: int = 0,
+        refine_levels: int = 2,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -84,9 +90,14 @@ class FourierInterpolator(keras.Model):
         self.normalization = normalization
         self.motion = motion
         self.activation = activation
+        self.refine_iterations = int(refine_iterations)
+        self.refine_levels = int(refine_levels)
+        if self.refine_iterations and not motion:
+            raise ValueError("refine_iterations needs motion=True (a model that predicts flow).")
         self.levels = len(self.encoder_filters)
-        # The quadrant branch splits the bottom features in halves: keep them even.
-        self.size_multiple = 2 ** (self.levels + 1)
+        # The quadrant branch splits the bottom features in halves: keep them even; the flow
+        # refinement halves the frames refine_levels times.
+        self.size_multiple = 2 ** max(self.levels + 1, self.refine_levels)
         # Set by compile(): weight of the supervised flow loss (inputs with a "flow" target).
         self.flow_loss_weight = 0.0
 
@@ -127,6 +138,16 @@ class FourierInterpolator(keras.Model):
             ]
             if motion
             else []
+        )
+        self.refinement = (
+            FlowRefinement(
+                iterations=self.refine_iterations,
+                levels=self.refine_levels,
+                dtype=policy,
+                name="flow_refinement",
+            )
+            if self.refine_iterations
+            else None
         )
         # Residual at full resolution from the 1/2-scale decoder: 3 channels × 2×2 sub-pixels.
         self.residual = keras.layers.Conv2D(
@@ -224,15 +245,19 @@ class FourierInterpolator(keras.Model):
         residual = ops.depth_to_space(self.residual(features), 2)
         if self.motion:
             flow_mask = _upsample_flow(flow_mask)
-            warped0 = backward_warp(frame0, flow_mask[..., 0:2])
-            warped1 = backward_warp(frame1, flow_mask[..., 2:4])
+            flow0, flow1 = flow_mask[..., 0:2], flow_mask[..., 2:4]
+            if self.refinement is not None:
+                flow0, flow1 = self.refinement(frame0, frame1, flow0, flow1, time)
+            warped0 = backward_warp(frame0, flow0)
+            warped1 = backward_warp(frame1, flow1)
             # Blend weights start at (1 - time, time): the logit adds to the log-prior.
             eps = 1e-4
             logit = flow_mask[..., 4:5] + ops.log(1.0 - time + eps) - ops.log(time + eps)
             weight0 = ops.sigmoid(logit)
             base = weight0 * warped0 + (1.0 - weight0) * warped1
             if self.flow_loss_weight and isinstance(inputs, dict) and "flow" in inputs:
-                self.add_loss(self._flow_loss(flow_mask[:, :height, :width, :4], inputs))
+                flows = ops.concatenate([flow0, flow1], axis=-1)
+                self.add_loss(self._flow_loss(flows[:, :height, :width], inputs))
         else:
             base = (1.0 - time) * frame0 + time * frame1
         output = base + ops.cast(residual, base.dtype)
@@ -399,6 +424,8 @@ class FourierInterpolator(keras.Model):
             "normalization": self.normalization,
             "motion": self.motion,
             "activation": self.activation,
+            "refine_iterations": self.refine_iterations,
+            "refine_levels": self.refine_levels,
         }
 
     @classmethod
