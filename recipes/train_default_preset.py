@@ -11,7 +11,8 @@ checkpoint (``keras.callbacks.BackupAndRestore`` in ``OUT/backup``). The data is
 augmented; never ``eval/``. At the end the preset is scored on ``../shared/data/eval`` with
 ``keras_fi.evaluation`` and the numbers go into its ``metadata.json``; ``--install`` copies it to
 ``keras_fi/presets/<install_as>/`` (weights stored as float16 when that keeps every output within
-one grey level).
+one grey level). The config's ``inference`` entry (model arguments without weights, such as
+``refine_iterations``) is written into the preset's ``config.json`` before it is scored.
 """
 
 from __future__ import annotations
@@ -107,6 +108,12 @@ def main(argv=None) -> int:
             last = out / stage["name"]
             break
     preset_dir = last / "preset"
+    if config.get("inference"):  # settings without weights (e.g. the flow refinement)
+        from keras_fi.models.preset_utils import CONFIG_FILE
+
+        model_config = json.loads((preset_dir / CONFIG_FILE).read_text())
+        model_config["config"].update(config["inference"])
+        (preset_dir / CONFIG_FILE).write_text(json.dumps(model_config, indent=2))
     metrics = evaluate_preset(preset_dir)
     metadata = read_metadata(preset_dir)
     metadata["metrics"] = metrics

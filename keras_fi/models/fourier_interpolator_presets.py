@@ -13,11 +13,14 @@ ARCHITECTURES = {
     },
     "small": {
         "parameters": 351739,
-        "description": "Small motion model: flow + blend head over 3-D FFC features at 1/8 scale.",
+        "description": "Small motion model: flow + blend head over 3-D FFC features at 1/8 scale, "
+        "flows refined photometrically.",
         "config": {
             "encoder_filters": [16, 32, 64],
             "num_blocks": 2,
             "motion": True,
+            "refine_iterations": 3,
+            "refine_levels": 2,
         },
     },
     "base": {
@@ -27,6 +30,8 @@ ARCHITECTURES = {
             "encoder_filters": [24, 48, 96],
             "num_blocks": 4,
             "motion": True,
+            "refine_iterations": 3,
+            "refine_levels": 2,
         },
     },
     "direct_small": {
