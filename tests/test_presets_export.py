@@ -17,8 +17,8 @@ from keras_fi.models.fourier_interpolator_presets import ARCHITECTURES
 from keras_fi.models.preset_utils import PRESET_FILES
 
 
-def trained_like_tiny(seed=3):
-    model = FourierInterpolator.from_preset("tiny", load_weights=False)
+def trained_like_tiny(seed=3, **kwargs):
+    model = FourierInterpolator.from_preset("tiny", load_weights=False, **kwargs)
     rng = np.random.default_rng(seed)
     for variable in model.weights:
         variable.assign(variable + rng.normal(0, 0.05, variable.shape).astype("float32"))
@@ -96,7 +96,7 @@ SERVE = textwrap.dedent(
 def test_saved_model_serves_any_size_in_plain_tensorflow(tmp_path):
     from keras_fi.export import export_saved_model
 
-    model = trained_like_tiny()
+    model = trained_like_tiny(refine_iterations=1)  # as the shipped presets: with refinement
     export_saved_model(model, tmp_path / "served")
     a0, a1 = frames((1, 37, 50, 3), seed=1)
     b0, b1 = frames((2, 64, 96, 3), seed=2)
