@@ -178,6 +178,8 @@ class FourierInterpolator(keras.Model):
                 self.heads[index].build(out_shape)
             previous = self.decoder_filters[index]
         self.residual.build((None, size // 2, size // 2, self.decoder_filters[0]))
+        if self.refinement is not None:
+            self.refinement.build()
         self.built = True
 
     def _decoder_input_channels(self, index, previous):
