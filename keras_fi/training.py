@@ -80,6 +80,7 @@ def train(
     flow_loss_weight: float = 0.0,
     small_motion: float = 0.0,
     init_from: str | None = None,
+    model_options: dict | None = None,
     mixed_precision: bool = False,
     allow_tf32: bool = False,
     seed: int | None = 0,
@@ -96,6 +97,9 @@ def train(
             built untrained.
         steps: optimizer steps in total (the cosine schedule decays over them).
         init_from: a preset (name or directory) whose weights initialise the model.
+        model_options: constructor arguments that override the preset's architecture, e.g.
+            ``{"scale": 0.5, "refine_levels": 3}`` to train the way the model will be run. Only
+            arguments that leave the weights' shapes alone keep ``init_from`` loadable.
         synthetic_fraction: share of batches drawn from on-the-fly synthetic motion.
         flow_loss_weight: supervise the motion head with the synthetic examples' exact flow (see
             ``FourierInterpolator.compile``); 0 trains on the image loss alone.
@@ -121,7 +125,7 @@ def train(
     if mixed_precision:
         keras.mixed_precision.set_global_policy("mixed_bfloat16")
     # `preset` gives the architecture; weights come only from `init_from` (reproducible from scratch).
-    model = FourierInterpolator.from_preset(preset, load_weights=False)
+    model = FourierInterpolator.from_preset(preset, load_weights=False, **(model_options or {}))
     if init_from is not None:
         model.load_weights(str(Path(_preset_dir(init_from)) / "model.weights.h5"))
     model.compile(learning_rate=learning_rate, decay_steps=steps, flow_loss_weight=flow_loss_weight)

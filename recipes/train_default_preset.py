@@ -13,6 +13,13 @@ augmented; never ``eval/``. At the end the preset is scored on ``../shared/data/
 ``keras_fi/presets/<install_as>/`` (weights stored as float16 when that keeps every output within
 one grey level). The config's ``inference`` entry (model arguments without weights, such as
 ``refine_iterations``) is written into the preset's ``config.json`` before it is scored.
+
+Stage keys: the hyperparameters of :func:`keras_fi.training.train`; ``model`` (optional) overrides
+architecture arguments that leave the weights' shapes alone (``scale``, ``refine_iterations``) to
+train the way the model is run; ``device_preset`` (optional) marks a stage that was trained on a
+lent GPU by ``recipes/device_train.py`` (``device_command``): its committed result is used as the
+stage's output, and where it is missing the stage is trained here with the same hyperparameters
+(equivalent, not identical: the GPU run echoes each batch and sets the rate on its clock).
 """
 
 from __future__ import annotations
@@ -82,6 +89,16 @@ def main(argv=None) -> int:
                 print(f"{stage['name']}: done already ({stage_dir / 'preset'})")
                 previous = stage_dir / "preset"
                 continue
+            if (
+                stage.get("device_preset")
+                and (ROOT / stage["device_preset"] / METADATA_FILE).is_file()
+            ):
+                shutil.copytree(
+                    ROOT / stage["device_preset"], stage_dir / "preset", dirs_exist_ok=True
+                )
+                print(f"{stage['name']}: the GPU run's result ({stage['device_preset']})")
+                previous = stage_dir / "preset"
+                continue
             start = time.time()
             train(
                 stage_dir,
@@ -97,6 +114,7 @@ def main(argv=None) -> int:
                 synthetic_fraction=stage["synthetic_fraction"],
                 flow_loss_weight=stage.get("flow_loss_weight", 0.0),
                 small_motion=stage.get("small_motion", 0.0),
+                model_options=stage.get("model"),
                 seed=config["seed"],
                 verbose=2,
             )

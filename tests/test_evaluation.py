@@ -387,6 +387,27 @@ def test_cli_end_to_end(tmp_path, capsys):
     assert not list(tmp_path.glob("out/.*"))  # no temp files left
 
 
+def test_cli_scale_runs_the_preset_at_that_scale_and_rejects_bad_values(tmp_path, capsys):
+    """`--scale 0.5` scores the preset built with scale=0.5 (same numbers as the API), and a
+    scale the model cannot run at, or one given with a baseline, is one line on stderr."""
+    from keras_fi.models import FourierInterpolator
+
+    out_json = tmp_path / "r.json"
+    args = ["evaluate", str(DATA / "middlebury"), "--preset", "small", "--quiet"]
+    assert main([*args, "--scale", "0.5", "--json", str(out_json)]) == 0
+    half = json.loads(out_json.read_text())
+    model = FourierInterpolator.from_preset("small", scale=0.5)
+    assert half["psnr"] == pytest.approx(evaluate(DATA / "middlebury", model=model)["psnr"])
+    full = FourierInterpolator.from_preset("small", scale=1.0)
+    assert half["psnr"] != pytest.approx(evaluate(DATA / "middlebury", model=full)["psnr"])
+    capsys.readouterr()
+    assert main([*args, "--scale", "0.3"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "--scale" in err and "0.25" in err
+    assert main(["evaluate", str(DATA / "middlebury"), "--method", "dis", "--scale", "1"]) == 2
+    assert "--scale applies to a preset" in capsys.readouterr().err
+
+
 # ----------------------------------------------------------------------------- full dev sets
 
 

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import argparse
 
+from keras_fi.cli.interpolate import add_scale_argument, model_argument
+from keras_fi.errors import InputError
+
 LAYOUT_CHOICES = ("auto", "triplets", "middlebury", "ucf101", "vimeo90k", "davis")
 
 
@@ -35,6 +38,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
         choices=("linear", "dis"),
         help="evaluate a baseline instead: linear blend, or OpenCV DIS optical flow (eval extra)",
     )
+    add_scale_argument(parser)
     parser.add_argument("--json", metavar="OUT.json", help="write the result (all numbers) as JSON")
     parser.add_argument(
         "--images",
@@ -65,11 +69,14 @@ def run(args: argparse.Namespace) -> int:
     """Evaluate, print the table, write --json / --images."""
     from keras_fi.evaluation import evaluate, format_table
 
+    if args.method is not None and args.scale is not None:
+        raise InputError("--scale applies to a preset, not to --method baselines")
+
     result = evaluate(
         args.path,
         layout=args.layout,
         method=args.method,
-        model=args.preset,
+        model=model_argument(args) if args.method is None else None,
         two_pass=args.two_pass,
         images=args.images,
         images_count=args.images_count,

@@ -53,6 +53,37 @@ def _number(args: argparse.Namespace, name: str) -> float:
         ) from None
 
 
+SCALES = ("1", "0.5", "0.25")
+
+
+def add_scale_argument(parser: argparse.ArgumentParser) -> None:
+    """``--scale``: run the network at a fraction of the frames' resolution (RIFE's ``--scale``)."""
+    parser.add_argument(
+        "--scale",
+        default=None,
+        help="resolution the network runs at: 1, 0.5 or 0.25 of the frames' (default: the "
+        "preset's; lower is faster, for large frames and large motion)",
+    )
+
+
+def model_argument(args: argparse.Namespace):
+    """``--preset`` as given, or, with ``--scale``, the preset built at that scale."""
+    if args.scale is None:
+        return args.preset
+    if str(args.scale) not in SCALES:
+        try:
+            value = float(args.scale)
+        except ValueError:
+            value = None
+        if value not in {float(s) for s in SCALES}:
+            raise InputError(f"invalid --scale {args.scale!r}: expected one of {', '.join(SCALES)}")
+    import keras_fi
+    from keras_fi.models import FourierInterpolator
+
+    preset = args.preset if args.preset is not None else keras_fi.DEFAULT_PRESET
+    return FourierInterpolator.from_preset(str(preset), scale=float(args.scale))
+
+
 def add_parser(subparsers) -> argparse.ArgumentParser:
     """Register the ``interpolate`` subcommand."""
     from keras_fi.video.scene import DEFAULT_SCENE_THRESHOLD
@@ -97,6 +128,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         default=None,
         help="preset name or preset folder (default: keras_fi.DEFAULT_PRESET)",
     )
+    add_scale_argument(parser)
     parser.add_argument(
         "--batch-size", default=4, help="frames or tiles per model call (default 4)"
     )
@@ -131,6 +163,7 @@ def run(args: argparse.Namespace) -> int:
         setattr(args, name, _integer(args, name))
     args.scene_threshold = _number(args, "scene_threshold")
     inputs = args.inputs
+    model = model_argument(args)
     if len(inputs) > 2:
         raise InputError(f"expected one video/folder or two images, got {len(inputs)} inputs")
     if len(inputs) == 2:
@@ -143,7 +176,7 @@ def run(args: argparse.Namespace) -> int:
             inputs[1],
             args.output,
             times=args.times if args.times is not None else 0.5,
-            model=args.preset,
+            model=model,
             tile_size=args.tile_size,
             batch_size=args.batch_size,
             overwrite=args.overwrite,
@@ -161,7 +194,7 @@ def run(args: argparse.Namespace) -> int:
             source,
             args.output,
             factor=args.factor if args.factor is not None else 2,
-            model=args.preset,
+            model=model,
             scene_threshold=args.scene_threshold,
             tile_size=args.tile_size,
             batch_size=args.batch_size,
@@ -182,7 +215,7 @@ def run(args: argparse.Namespace) -> int:
         args.output,
         factor=args.factor,
         fps=args.fps,
-        model=args.preset,
+        model=model,
         scene_threshold=args.scene_threshold,
         tile_size=args.tile_size,
         batch_size=args.batch_size,

@@ -55,6 +55,11 @@ class FourierInterpolator(keras.Model):
             (:class:`~keras_fi.layers.FlowRefinement`, no weights): this many Lucas-Kanade steps
             at each scale; 0 (default) uses the network's flows as they are.
         refine_levels: coarser scales (halvings) the refinement visits before full resolution.
+        scale: resolution the network runs at, as a fraction of the input's: 1 (default), 0.5 or
+            0.25 (RIFE's ``--scale``). Below 1 the frames are halved before the encoder, the
+            network's flows, blend logit and residual are upsampled back, and the flow refinement
+            (if any) sharpens the flows at full resolution: faster, and motion looks smaller to
+            the network; fine detail then comes from the refinement alone.
 
     Example:
     >>> model = FourierInterpolator.from_preset("tiny", load_weights=False)
@@ -75,6 +80,7 @@ class FourierInterpolator(keras.Model):
         activation: str = "leaky_relu",
         refine_iterations: int = 0,
         refine_levels: int = 2,
+        scale: float = 1.0,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -94,10 +100,15 @@ class FourierInterpolator(keras.Model):
         self.refine_levels = int(refine_levels)
         if self.refine_iterations and not motion:
             raise ValueError("refine_iterations needs motion=True (a model that predicts flow).")
+        scale_levels = {1.0: 0, 0.5: 1, 0.25: 2}.get(float(scale))
+        if scale_levels is None:
+            raise ValueError(f"scale must be 1, 0.5 or 0.25 (got {scale!r}).")
+        self.scale = float(scale)
+        self.scale_levels = scale_levels
         self.levels = len(self.encoder_filters)
-        # The quadrant branch splits the bottom features in halves: keep them even; the flow
-        # refinement halves the frames refine_levels times.
-        self.size_multiple = 2 ** max(self.levels + 1, self.refine_levels)
+        # The quadrant branch splits the bottom features in halves: keep them even (at the
+        # network's scale); the flow refinement halves the frames refine_levels times.
+        self.size_multiple = 2 ** max(self.levels + 1 + scale_levels, self.refine_levels)
         # Set by compile(): weight of the supervised flow loss (inputs with a "flow" target).
         self.flow_loss_weight = 0.0
 
@@ -201,14 +212,18 @@ class FourierInterpolator(keras.Model):
         frame1 = self._pad(frame1)
         time = ops.reshape(ops.cast(time, frame0.dtype), (-1, 1, 1, 1))
 
+        net0, net1 = frame0, frame1  # the frames the network sees (``scale``)
+        for _ in range(self.scale_levels):
+            net0, net1 = downsample2x(net0), downsample2x(net1)
+
         # Encoder, weights shared by both frames: run them as one batch.
-        both = ops.concatenate([frame0, frame1], axis=0) * 2.0 - 1.0
+        both = ops.concatenate([net0, net1], axis=0) * 2.0 - 1.0
         skips = []
         x = both
         for encoder in self.encoder:
             x = encoder(x)
             skips.append(x)
-        pyramid0, pyramid1 = [frame0], [frame1]
+        pyramid0, pyramid1 = [net0], [net1]
         for _ in range(self.levels):
             pyramid0.append(downsample2x(pyramid0[-1]))
             pyramid1.append(downsample2x(pyramid1[-1]))
@@ -245,8 +260,11 @@ class FourierInterpolator(keras.Model):
                 flow_mask = delta if flow_mask is None else flow_mask + delta
 
         residual = ops.depth_to_space(self.residual(features), 2)
+        for _ in range(self.scale_levels):
+            residual = upsample2x(residual)
         if self.motion:
-            flow_mask = _upsample_flow(flow_mask)
+            for _ in range(1 + self.scale_levels):
+                flow_mask = _upsample_flow(flow_mask)
             flow0, flow1 = flow_mask[..., 0:2], flow_mask[..., 2:4]
             if self.refinement is not None:
                 flow0, flow1 = self.refinement(frame0, frame1, flow0, flow1, time)
@@ -432,6 +450,7 @@ class FourierInterpolator(keras.Model):
             "activation": self.activation,
             "refine_iterations": self.refine_iterations,
             "refine_levels": self.refine_levels,
+            "scale": self.scale,
         }
 
     @classmethod

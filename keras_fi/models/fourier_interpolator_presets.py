@@ -14,13 +14,14 @@ ARCHITECTURES = {
     "small": {
         "parameters": 351739,
         "description": "Small motion model: flow + blend head over 3-D FFC features at 1/8 scale, "
-        "flows refined photometrically.",
+        "run at half the frames' resolution, flows refined photometrically at full resolution.",
         "config": {
             "encoder_filters": [16, 32, 64],
             "num_blocks": 2,
             "motion": True,
             "refine_iterations": 2,
-            "refine_levels": 2,
+            "refine_levels": 3,
+            "scale": 0.5,
         },
     },
     "base": {
