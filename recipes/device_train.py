@@ -137,6 +137,11 @@ def main(argv=None) -> int:
     )
     parser.add_argument("--init", default=str(ROOT / "keras_fi" / "presets" / "small"))
     parser.add_argument("--preset", default="small", help="architecture (when --init is 'none')")
+    parser.add_argument(
+        "--model",
+        default="{}",
+        help="JSON of architecture arguments that keep the weights, e.g. '{\"scale\": 0.5}'",
+    )
     parser.add_argument("--data", nargs="*", default=[], help="frame folders / videos")
     parser.add_argument("--minutes", type=float, default=7.0, help="training wall-clock budget")
     parser.add_argument("--batch-size", type=int, default=32)
@@ -192,7 +197,9 @@ def main(argv=None) -> int:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     model = FourierInterpolator.from_preset(
-        args.preset if args.init == "none" else args.init, load_weights=args.init != "none"
+        args.preset if args.init == "none" else args.init,
+        load_weights=args.init != "none",
+        **json.loads(args.model),
     )
     device = str(keras.backend.backend())
     try:

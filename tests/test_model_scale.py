@@ -35,7 +35,7 @@ def test_scale_any_size_config_gradients_and_bad_values():
         out = model.interpolate(frames[0], frames[1])
         assert out.shape == (45, 45, 3) and np.isfinite(out).all()
         config = model.get_config()
-        assert config["scale"] == scale
+        assert config["scale"] == scale and config["refine_window"] == 9
         rebuilt = FourierInterpolator.from_config(config)
         rebuilt.build()
         rebuilt.set_weights(model.get_weights())
@@ -44,6 +44,10 @@ def test_scale_any_size_config_gradients_and_bad_values():
     grads = dict(zip([w.path for w in model.trainable_weights], gradients(model, inputs)))
     head_grads = [g for path, g in grads.items() if "head" in path]
     assert head_grads and all(g is not None and np.abs(g).max() > 0 for g in head_grads)
+    windowed = FourierInterpolator(encoder_filters=(8, 16), refine_iterations=1, refine_window=7)
+    assert windowed.refinement.window == 7
+    with pytest.raises(ValueError, match="window must be an odd integer"):
+        FourierInterpolator(refine_iterations=1, refine_window=6)
     for bad in (0.3, 2, 0):
         with pytest.raises(ValueError, match="scale must be 1, 0.5 or 0.25"):
             FourierInterpolator(scale=bad)

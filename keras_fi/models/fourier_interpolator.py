@@ -55,6 +55,8 @@ class FourierInterpolator(keras.Model):
             (:class:`~keras_fi.layers.FlowRefinement`, no weights): this many Lucas-Kanade steps
             at each scale; 0 (default) uses the network's flows as they are.
         refine_levels: coarser scales (halvings) the refinement visits before full resolution.
+        refine_window: side of the square window (odd) over which each refinement step fits one
+            motion per pixel.
         scale: resolution the network runs at, as a fraction of the input's: 1 (default), 0.5 or
             0.25 (RIFE's ``--scale``). Below 1 the frames are halved before the encoder, the
             network's flows, blend logit and residual are upsampled back, and the flow refinement
@@ -80,6 +82,7 @@ class FourierInterpolator(keras.Model):
         activation: str = "leaky_relu",
         refine_iterations: int = 0,
         refine_levels: int = 2,
+        refine_window: int = 9,
         scale: float = 1.0,
         **kwargs,
     ):
@@ -98,6 +101,7 @@ class FourierInterpolator(keras.Model):
         self.activation = activation
         self.refine_iterations = int(refine_iterations)
         self.refine_levels = int(refine_levels)
+        self.refine_window = int(refine_window)
         if self.refine_iterations and not motion:
             raise ValueError("refine_iterations needs motion=True (a model that predicts flow).")
         scale_levels = {1.0: 0, 0.5: 1, 0.25: 2}.get(float(scale))
@@ -154,6 +158,7 @@ class FourierInterpolator(keras.Model):
             FlowRefinement(
                 iterations=self.refine_iterations,
                 levels=self.refine_levels,
+                window=self.refine_window,
                 dtype=policy,
                 name="flow_refinement",
             )
@@ -450,6 +455,7 @@ class FourierInterpolator(keras.Model):
             "activation": self.activation,
             "refine_iterations": self.refine_iterations,
             "refine_levels": self.refine_levels,
+            "refine_window": self.refine_window,
             "scale": self.scale,
         }
 

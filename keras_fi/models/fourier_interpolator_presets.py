@@ -21,6 +21,7 @@ ARCHITECTURES = {
             "motion": True,
             "refine_iterations": 2,
             "refine_levels": 3,
+            "refine_window": 7,
             "scale": 0.5,
         },
     },
