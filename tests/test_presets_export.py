@@ -96,7 +96,8 @@ SERVE = textwrap.dedent(
 def test_saved_model_serves_any_size_in_plain_tensorflow(tmp_path):
     from keras_fi.export import export_saved_model
 
-    model = trained_like_tiny(refine_iterations=1)  # as the shipped presets: with refinement
+    # as the shipped preset: flow refinement, network at half scale
+    model = trained_like_tiny(refine_iterations=1, scale=0.5)
     export_saved_model(model, tmp_path / "served")
     a0, a1 = frames((1, 37, 50, 3), seed=1)
     b0, b1 = frames((2, 64, 96, 3), seed=2)
