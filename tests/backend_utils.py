@@ -46,3 +46,11 @@ def gradients(layer_or_model, inputs, training=True):
         loss.backward()
         return [w.value.grad.cpu().numpy() if w.value.grad is not None else None for w in weights]
     raise NotImplementedError(backend)
+
+
+def assert_heads_get_gradients(model, frames) -> None:
+    """Training gradients reach every flow head of `model` on the pair `frames[0], frames[1]`."""
+    inputs = {"frame0": frames[:1], "frame1": frames[1:2], "time": np.array([0.5], "float32")}
+    grads = dict(zip([w.path for w in model.trainable_weights], gradients(model, inputs)))
+    head_grads = [g for path, g in grads.items() if "head" in path]
+    assert head_grads and all(g is not None and np.abs(g).max() > 0 for g in head_grads)

@@ -37,3 +37,11 @@ def take(dataset, batches: int) -> list[np.ndarray]:
         for i, array in enumerate((inputs["frame0"], target, inputs["frame1"], inputs["time"])):
             out[i].append(array.numpy())
     return [np.concatenate(parts) for parts in out]
+
+
+def assert_rebuilds_from_config(model, frame0, frame1, out) -> None:
+    """A model rebuilt from `model.get_config()` with the same weights gives the same `out`."""
+    rebuilt = type(model).from_config(model.get_config())
+    rebuilt.build()
+    rebuilt.set_weights(model.get_weights())
+    np.testing.assert_allclose(rebuilt.interpolate(frame0, frame1), out, atol=1e-5)

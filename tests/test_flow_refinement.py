@@ -3,7 +3,8 @@
 import keras
 import numpy as np
 import pytest
-from backend_utils import gradients
+from backend_utils import assert_heads_get_gradients
+from helpers import assert_rebuilds_from_config
 
 from keras_fi.layers import FlowRefinement
 from keras_fi.models import FourierInterpolator
@@ -108,13 +109,7 @@ def test_model_with_refinement_any_size_config_and_gradients():
     assert np.abs(out - plain.interpolate(frames[0], frames[1])).max() > 1e-4
     config = model.get_config()
     assert config["refine_iterations"] == 1 and config["refine_levels"] == 2
-    rebuilt = FourierInterpolator.from_config(config)
-    rebuilt.build()
-    rebuilt.set_weights(model.get_weights())
-    np.testing.assert_allclose(rebuilt.interpolate(frames[0], frames[1]), out, atol=1e-5)
-    inputs = {"frame0": frames[:1], "frame1": frames[1:], "time": np.array([0.5], "float32")}
-    grads = dict(zip([w.path for w in model.trainable_weights], gradients(model, inputs)))
-    head_grads = [g for path, g in grads.items() if "head" in path]
-    assert head_grads and all(g is not None and np.abs(g).max() > 0 for g in head_grads)
+    assert_rebuilds_from_config(model, frames[0], frames[1], out)
+    assert_heads_get_gradients(model, frames)
     with pytest.raises(ValueError, match="motion"):
         FourierInterpolator(motion=False, refine_iterations=1)

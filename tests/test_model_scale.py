@@ -2,14 +2,12 @@
 
 import numpy as np
 import pytest
-from backend_utils import gradients
+from backend_utils import assert_heads_get_gradients
+from helpers import assert_rebuilds_from_config
 from test_flow_refinement import moving_texture
 
+from keras_fi.metrics import psnr
 from keras_fi.models import FourierInterpolator
-
-
-def psnr(prediction, truth):
-    return float(10 * np.log10(1.0 / np.mean((np.asarray(prediction) - truth) ** 2)))
 
 
 def _randomize(model, seed=0):
@@ -36,14 +34,8 @@ def test_scale_any_size_config_gradients_and_bad_values():
         assert out.shape == (45, 45, 3) and np.isfinite(out).all()
         config = model.get_config()
         assert config["scale"] == scale and config["refine_window"] == 9
-        rebuilt = FourierInterpolator.from_config(config)
-        rebuilt.build()
-        rebuilt.set_weights(model.get_weights())
-        np.testing.assert_allclose(rebuilt.interpolate(frames[0], frames[1]), out, atol=1e-5)
-    inputs = {"frame0": frames[:1], "frame1": frames[1:], "time": np.array([0.5], "float32")}
-    grads = dict(zip([w.path for w in model.trainable_weights], gradients(model, inputs)))
-    head_grads = [g for path, g in grads.items() if "head" in path]
-    assert head_grads and all(g is not None and np.abs(g).max() > 0 for g in head_grads)
+        assert_rebuilds_from_config(model, frames[0], frames[1], out)
+    assert_heads_get_gradients(model, frames)
     windowed = FourierInterpolator(encoder_filters=(8, 16), refine_iterations=1, refine_window=7)
     assert windowed.refinement.window == 7
     with pytest.raises(ValueError, match="window must be an odd integer"):
@@ -82,10 +74,10 @@ def test_shipped_preset_at_each_scale_follows_a_translation():
     closer to the truth than the plain blend, and within 1.5 dB of each other."""
     frames = moving_texture(128, np.array([6.0, -4.0]), [0.0, 0.5, 1.0], seed=3)
     truth = frames[1]
-    blend = psnr(0.5 * (frames[0] + frames[2]), truth)
+    blend = float(psnr(truth, 0.5 * (frames[0] + frames[2])))
     scores = {}
     for scale in (1.0, 0.5):
         model = FourierInterpolator.from_preset("small", scale=scale)
-        scores[scale] = psnr(model.interpolate(frames[0], frames[2]), truth)
+        scores[scale] = float(psnr(truth, model.interpolate(frames[0], frames[2])))
     assert min(scores.values()) > blend + 8, (scores, blend)
     assert abs(scores[1.0] - scores[0.5]) < 1.5, scores

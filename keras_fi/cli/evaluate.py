@@ -76,7 +76,7 @@ def run(args: argparse.Namespace) -> int:
         args.path,
         layout=args.layout,
         method=args.method,
-        model=model_argument(args) if args.method is None else None,
+        model=model_argument(args),
         two_pass=args.two_pass,
         images=args.images,
         images_count=args.images_count,

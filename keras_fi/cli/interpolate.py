@@ -53,9 +53,6 @@ def _number(args: argparse.Namespace, name: str) -> float:
         ) from None
 
 
-SCALES = ("1", "0.5", "0.25")
-
-
 def add_scale_argument(parser: argparse.ArgumentParser) -> None:
     """``--scale``: run the network at a fraction of the frames' resolution (RIFE's ``--scale``)."""
     parser.add_argument(
@@ -70,18 +67,20 @@ def model_argument(args: argparse.Namespace):
     """``--preset`` as given, or, with ``--scale``, the preset built at that scale."""
     if args.scale is None:
         return args.preset
-    if str(args.scale) not in SCALES:
-        try:
-            value = float(args.scale)
-        except ValueError:
-            value = None
-        if value not in {float(s) for s in SCALES}:
-            raise InputError(f"invalid --scale {args.scale!r}: expected one of {', '.join(SCALES)}")
+    from keras_fi.models.fourier_interpolator import SCALE_LEVELS
+
+    try:
+        scale = float(args.scale)
+    except ValueError:
+        scale = None
+    if scale not in SCALE_LEVELS:
+        choices = ", ".join(f"{value:g}" for value in SCALE_LEVELS)
+        raise InputError(f"invalid --scale {args.scale!r}: expected one of {choices}")
     import keras_fi
     from keras_fi.models import FourierInterpolator
 
     preset = args.preset if args.preset is not None else keras_fi.DEFAULT_PRESET
-    return FourierInterpolator.from_preset(str(preset), scale=float(args.scale))
+    return FourierInterpolator.from_preset(str(preset), scale=scale)
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:

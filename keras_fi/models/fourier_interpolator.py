@@ -15,6 +15,9 @@ from keras_fi.models.interpolator_layers import (
     upsample2x,
 )
 
+# scale -> halvings of the frames before the network (``FourierInterpolator(scale=...)``).
+SCALE_LEVELS = {1.0: 0, 0.5: 1, 0.25: 2}
+
 # Each decoder head predicts: flow (time → frame0), flow (time → frame1), blend logit.
 _HEAD_CHANNELS = 5
 
@@ -104,7 +107,7 @@ class FourierInterpolator(keras.Model):
         self.refine_window = int(refine_window)
         if self.refine_iterations and not motion:
             raise ValueError("refine_iterations needs motion=True (a model that predicts flow).")
-        scale_levels = {1.0: 0, 0.5: 1, 0.25: 2}.get(float(scale))
+        scale_levels = SCALE_LEVELS.get(float(scale))
         if scale_levels is None:
             raise ValueError(f"scale must be 1, 0.5 or 0.25 (got {scale!r}).")
         self.scale = float(scale)
