@@ -131,7 +131,7 @@ def main(argv=None) -> int:
 
         model_config = json.loads((preset_dir / CONFIG_FILE).read_text())
         model_config["config"].update(config["inference"])
-        (preset_dir / CONFIG_FILE).write_text(json.dumps(model_config, indent=2))
+        (preset_dir / CONFIG_FILE).write_text(json.dumps(model_config, indent=2) + "\n")
     metrics = evaluate_preset(preset_dir)
     metadata = read_metadata(preset_dir)
     metadata["metrics"] = metrics
@@ -146,7 +146,7 @@ def main(argv=None) -> int:
             : config["stages"].index(stage) + 1
         ]
         metadata["last_stage_steps_completed"] = stage["steps_per_epoch"] * epochs
-    (preset_dir / METADATA_FILE).write_text(json.dumps(metadata, indent=2))
+    (preset_dir / METADATA_FILE).write_text(json.dumps(metadata, indent=2) + "\n")
     if args.install:
         target = ROOT / "keras_fi" / "presets" / config["install_as"]
         if target.exists():

@@ -26,7 +26,11 @@ class FlowRefinement(keras.layers.Layer):
     whose warped frames still disagree strongly
     (occlusions) are down-weighted (``robust_scale``); ``regularization`` keeps flat regions
     where they are. Coarse-to-fine: ``levels`` halvings are refined first, then full resolution,
-    ``iterations`` steps each. No weights: it works on any trained model and is differentiable.
+    ``iterations`` steps each. With ``median``, the velocity found at each coarser scale is
+    median-filtered before it is passed down (Sun, Roth and Black, "Secrets of optical flow
+    estimation", 2010: the median step after each warping level removes the outliers a
+    least-squares fit leaves at motion edges and on repetitive texture, which the finer scales
+    would otherwise inherit). No weights: it works on any trained model and is differentiable.
 
     Args:
         iterations: Gauss-Newton steps at each scale (0: the layer returns the flows unchanged).
@@ -40,6 +44,9 @@ class FlowRefinement(keras.layers.Layer):
         max_step: largest velocity change per step, in pixels of that scale.
         linear_motion: start from the straight-path flows (see above); False keeps the common
             shift of the two flows as given.
+        median: 0 (off), 3 or 5: side of the separable median filter (median along x, then
+            along y) applied to the velocity after each coarser scale's steps. Not at full
+            resolution: there it cost 10 ms at 640x480 for 0.01 dB.
 
     Example:
     >>> layer = FlowRefinement(iterations=2, levels=1)
@@ -59,6 +66,7 @@ class FlowRefinement(keras.layers.Layer):
         robust_scale: float = 0.1,
         max_step: float = 1.0,
         linear_motion: bool = True,
+        median: int = 0,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -73,6 +81,8 @@ class FlowRefinement(keras.layers.Layer):
                 "regularization and max_step must be > 0 and robust_scale >= 0, got "
                 f"{regularization!r}, {max_step!r}, {robust_scale!r}"
             )
+        if median not in (0, 3, 5):
+            raise ValueError(f"median must be 0 (off), 3 or 5, got {median!r}")
         self.iterations = int(iterations)
         self.levels = int(levels)
         self.window = int(window)
@@ -80,6 +90,7 @@ class FlowRefinement(keras.layers.Layer):
         self.robust_scale = float(robust_scale)
         self.max_step = float(max_step)
         self.linear_motion = bool(linear_motion)
+        self.median = int(median)
 
     def build(self, input_shape=None):
         """No weights. Marking it built matters: an unbuilt sublayer made Keras (JAX) take 15 s
@@ -115,6 +126,8 @@ class FlowRefinement(keras.layers.Layer):
                 start0, start1 = downsample2x(start0), downsample2x(start1)
             start0, start1 = start0 / scale, start1 / scale
             new0, new1 = self._steps(pyramid0[level], pyramid1[level], start0, start1, time)
+            if self.median:
+                new0, new1 = self._median_velocity(new0, new1, time)
             delta0, delta1 = new0 - start0, new1 - start1
             for _ in range(level):
                 delta0, delta1 = upsample2x(delta0), upsample2x(delta1)
@@ -162,6 +175,13 @@ class FlowRefinement(keras.layers.Layer):
             flow1 = flow1 + (1.0 - time) * step
         return flow0, flow1
 
+    def _median_velocity(self, flow0, flow1, time):
+        """Median-filters the velocity ``flow1 - flow0``; the paths' common shift is kept."""
+        velocity = flow1 - flow0
+        common = flow0 + time * velocity
+        velocity = separable_median(velocity, self.median)
+        return common - time * velocity, common + (1.0 - time) * velocity
+
     def _box(self, x):
         """Mean over a window x window neighbourhood (separable), borders averaged over the inside."""
         x = ops.average_pool(
@@ -187,6 +207,7 @@ class FlowRefinement(keras.layers.Layer):
             "robust_scale": self.robust_scale,
             "max_step": self.max_step,
             "linear_motion": self.linear_motion,
+            "median": self.median,
         }
 
 
@@ -197,6 +218,42 @@ def _gradients(image):
     grad_x = (padded_x[:, :, 2:] - padded_x[:, :, :-2]) * 0.5
     grad_y = (padded_y[:, 2:] - padded_y[:, :-2]) * 0.5
     return grad_x, grad_y
+
+
+def separable_median(x, size):
+    """Median over ``size`` neighbours along x, then along y (3 or 5; borders repeat the edge).
+
+    Written with elementwise minimum/maximum (a selection network), not a sort: XLA on CPU ran a
+    5x5 ``ops.median`` 100x slower. Close to the square median and, like it, keeps edges.
+
+    Example:
+    >>> x = keras.ops.zeros((1, 5, 5, 1))
+    >>> spike = keras.ops.pad(keras.ops.ones((1, 1, 1, 1)), ((0, 0), (2, 2), (2, 2), (0, 0)))
+    >>> float(keras.ops.max(separable_median(x + spike, 3)))
+    0.0
+    """
+    if size not in (3, 5):
+        raise ValueError(f"size must be 3 or 5, got {size!r}")
+    median = _median3 if size == 3 else _median5
+    radius = size // 2
+    # Negative slice ends: also for sizes known only at run time (the SavedModel).
+    ends = [offset - 2 * radius or None for offset in range(size)]
+    padded = ops.concatenate([x[:, :, :1]] * radius + [x] + [x[:, :, -1:]] * radius, axis=2)
+    x = median(*[padded[:, :, offset:end] for offset, end in enumerate(ends)])
+    padded = ops.concatenate([x[:, :1]] * radius + [x] + [x[:, -1:]] * radius, axis=1)
+    return median(*[padded[:, offset:end] for offset, end in enumerate(ends)])
+
+
+def _median3(a, b, c):
+    return ops.maximum(ops.minimum(a, b), ops.minimum(ops.maximum(a, b), c))
+
+
+def _median5(a, b, c, d, e):
+    """Median of five: of the pairs (a, b) and (c, d), the smaller maximum and the larger minimum
+    bracket the median with ``e``."""
+    low = ops.maximum(ops.minimum(a, b), ops.minimum(c, d))
+    high = ops.minimum(ops.maximum(a, b), ops.maximum(c, d))
+    return _median3(e, low, high)
 
 
 def _split3(x, channels):

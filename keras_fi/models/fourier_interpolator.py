@@ -60,6 +60,8 @@ class FourierInterpolator(keras.Model):
         refine_levels: coarser scales (halvings) the refinement visits before full resolution.
         refine_window: side of the square window (odd) over which each refinement step fits one
             motion per pixel.
+        refine_median: 0 (default, off), 3 or 5: the refinement median-filters the motion it
+            found at each coarser scale before the finer one (``FlowRefinement(median=...)``).
         scale: resolution the network runs at, as a fraction of the input's: 1 (default), 0.5 or
             0.25 (RIFE's ``--scale``). Below 1 the frames are halved before the encoder, the
             network's flows, blend logit and residual are upsampled back, and the flow refinement
@@ -87,6 +89,7 @@ class FourierInterpolator(keras.Model):
         refine_levels: int = 2,
         refine_window: int = 9,
         scale: float = 1.0,
+        refine_median: int = 0,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -105,6 +108,7 @@ class FourierInterpolator(keras.Model):
         self.refine_iterations = int(refine_iterations)
         self.refine_levels = int(refine_levels)
         self.refine_window = int(refine_window)
+        self.refine_median = int(refine_median)
         if self.refine_iterations and not motion:
             raise ValueError("refine_iterations needs motion=True (a model that predicts flow).")
         scale_levels = SCALE_LEVELS.get(float(scale))
@@ -162,6 +166,7 @@ class FourierInterpolator(keras.Model):
                 iterations=self.refine_iterations,
                 levels=self.refine_levels,
                 window=self.refine_window,
+                median=self.refine_median,
                 dtype=policy,
                 name="flow_refinement",
             )
@@ -460,6 +465,7 @@ class FourierInterpolator(keras.Model):
             "refine_levels": self.refine_levels,
             "refine_window": self.refine_window,
             "scale": self.scale,
+            "refine_median": self.refine_median,
         }
 
     @classmethod

@@ -14,7 +14,8 @@ ARCHITECTURES = {
     "small": {
         "parameters": 351739,
         "description": "Small motion model: flow + blend head over 3-D FFC features at 1/8 scale, "
-        "run at half the frames' resolution, flows refined photometrically at full resolution.",
+        "run at half the frames' resolution, flows refined photometrically (coarse to fine, "
+        "median-filtered) at full resolution.",
         "config": {
             "encoder_filters": [16, 32, 64],
             "num_blocks": 2,
@@ -22,6 +23,7 @@ ARCHITECTURES = {
             "refine_iterations": 2,
             "refine_levels": 3,
             "refine_window": 7,
+            "refine_median": 5,
             "scale": 0.5,
         },
     },
