@@ -147,10 +147,14 @@ def test_config_round_trip_identity_and_bad_arguments():
 def test_model_with_refinement_any_size_config_and_gradients():
     """In the model: any frame size (padding covers the refinement's halvings), the config
     round-trips, the weights count is unchanged and training gradients still reach the flow
-    heads through the refinement."""
+    heads through the refinement (and the bicubic warps)."""
     plain = FourierInterpolator.from_preset("tiny", load_weights=False)
     model = FourierInterpolator.from_preset(
-        "tiny", load_weights=False, refine_iterations=1, refine_median=3
+        "tiny",
+        load_weights=False,
+        refine_iterations=1,
+        refine_median=3,
+        warp_interpolation="bicubic",
     )
     model.set_weights(plain.get_weights())
     assert model.count_params() == plain.count_params()
@@ -160,8 +164,10 @@ def test_model_with_refinement_any_size_config_and_gradients():
     assert np.abs(out - plain.interpolate(frames[0], frames[1])).max() > 1e-4
     config = model.get_config()
     assert config["refine_iterations"] == 1 and config["refine_levels"] == 2
-    assert config["refine_median"] == 3
+    assert config["refine_median"] == 3 and config["warp_interpolation"] == "bicubic"
     assert_rebuilds_from_config(model, frames[0], frames[1], out)
     assert_heads_get_gradients(model, frames)
     with pytest.raises(ValueError, match="motion"):
         FourierInterpolator(motion=False, refine_iterations=1)
+    with pytest.raises(ValueError, match="warp_interpolation"):
+        FourierInterpolator(warp_interpolation="nearest")

@@ -264,6 +264,42 @@ def test_backward_warp_shifts_and_interpolates():
     np.testing.assert_allclose(out[:, :-1], 0.5 * (image[:, :-1] + image[:, 1:]), atol=1e-6)
 
 
+def test_bicubic_warp_is_exact_on_quadratic_images_where_bilinear_blurs():
+    """Keys' cubic convolution (a = -0.5) reproduces quadratics: an image that is a quadratic of
+    (x, y) sampled at sub-pixel positions gives the quadratic's values there (away from the
+    clamped borders); bilinear sampling is off by the curvature. Integer shifts stay exact."""
+    height, width = 12, 14
+    y, x = np.mgrid[0:height, 0:width].astype("float64")
+
+    def quadratic(x, y):
+        return 0.3 + 0.01 * x - 0.02 * y + 0.004 * x * x + 0.003 * x * y - 0.005 * y * y
+
+    image = np.stack([quadratic(x, y), quadratic(y, x), 1 - quadratic(x, y)], -1)[None]
+    image = image.astype("float32")
+    flow = np.zeros((1, height, width, 2), "float32")
+    flow[..., 0], flow[..., 1] = 0.3, -0.6
+    shifted_x, shifted_y = x + 0.3, y - 0.6
+    expected = np.stack(
+        [
+            quadratic(shifted_x, shifted_y),
+            quadratic(shifted_y, shifted_x),
+            1 - quadratic(shifted_x, shifted_y),
+        ],
+        -1,
+    )[None]
+    inside = (slice(None), slice(2, -2), slice(2, -2))
+    bicubic = to_numpy(backward_warp(image, flow, "bicubic"))
+    bilinear = to_numpy(backward_warp(image, flow))
+    np.testing.assert_allclose(bicubic[inside], expected[inside], atol=2e-5)
+    assert np.abs(bilinear - expected)[inside].max() > 3e-4  # curvature x f (1 - f) / 2
+    flow[..., 0], flow[..., 1] = 2.0, -1.0
+    shifted = to_numpy(backward_warp(image, flow, "bicubic"))
+    np.testing.assert_allclose(shifted[:, 1:, :-2], image[:, :-1, 2:], atol=1e-6)
+    np.testing.assert_allclose(shifted[:, 0, :-2], image[:, 0, 2:], atol=1e-6)  # clamped border
+    with pytest.raises(ValueError, match="bicubic"):
+        backward_warp(image, flow, "nearest")
+
+
 CROSS_BACKEND_SCRIPT = textwrap.dedent(
     """
     import os, sys, numpy as np, keras

@@ -8,6 +8,7 @@ from keras import ops
 
 from keras_fi.errors import InputError
 from keras_fi.layers import FFCResidualBlock3D, FlowRefinement, backward_warp
+from keras_fi.layers.warping import INTERPOLATIONS
 from keras_fi.models.interpolator_layers import (
     ConvStack,
     downsample2x,
@@ -62,6 +63,10 @@ class FourierInterpolator(keras.Model):
             motion per pixel.
         refine_median: 0 (default, off), 3 or 5: the refinement median-filters the motion it
             found at each coarser scale before the finer one (``FlowRefinement(median=...)``).
+        warp_interpolation: how the final warps sample the full-resolution frames:
+            ``"bilinear"`` (default) or ``"bicubic"`` (sharper: bilinear sampling between pixels
+            blurs; see :func:`~keras_fi.layers.backward_warp`). No weights: a trained model can
+            switch.
         scale: resolution the network runs at, as a fraction of the input's: 1 (default), 0.5 or
             0.25 (RIFE's ``--scale``). Below 1 the frames are halved before the encoder, the
             network's flows, blend logit and residual are upsampled back, and the flow refinement
@@ -90,6 +95,7 @@ class FourierInterpolator(keras.Model):
         refine_window: int = 9,
         scale: float = 1.0,
         refine_median: int = 0,
+        warp_interpolation: str = "bilinear",
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -109,6 +115,11 @@ class FourierInterpolator(keras.Model):
         self.refine_levels = int(refine_levels)
         self.refine_window = int(refine_window)
         self.refine_median = int(refine_median)
+        if warp_interpolation not in INTERPOLATIONS:
+            raise ValueError(
+                f"warp_interpolation must be one of {INTERPOLATIONS}, got {warp_interpolation!r}"
+            )
+        self.warp_interpolation = warp_interpolation
         if self.refine_iterations and not motion:
             raise ValueError("refine_iterations needs motion=True (a model that predicts flow).")
         scale_levels = SCALE_LEVELS.get(float(scale))
@@ -281,8 +292,8 @@ class FourierInterpolator(keras.Model):
             flow0, flow1 = flow_mask[..., 0:2], flow_mask[..., 2:4]
             if self.refinement is not None:
                 flow0, flow1 = self.refinement(frame0, frame1, flow0, flow1, time)
-            warped0 = backward_warp(frame0, flow0)
-            warped1 = backward_warp(frame1, flow1)
+            warped0 = backward_warp(frame0, flow0, self.warp_interpolation)
+            warped1 = backward_warp(frame1, flow1, self.warp_interpolation)
             # Blend weights start at (1 - time, time): the logit adds to the log-prior.
             eps = 1e-4
             logit = flow_mask[..., 4:5] + ops.log(1.0 - time + eps) - ops.log(time + eps)
@@ -466,6 +477,7 @@ class FourierInterpolator(keras.Model):
             "refine_window": self.refine_window,
             "scale": self.scale,
             "refine_median": self.refine_median,
+            "warp_interpolation": self.warp_interpolation,
         }
 
     @classmethod
