@@ -63,6 +63,9 @@ class FourierInterpolator(keras.Model):
             motion per pixel.
         refine_median: 0 (default, off), 3 or 5: the refinement median-filters the motion it
             found at each coarser scale before the finer one (``FlowRefinement(median=...)``).
+        refine_presmooth: passes of a 3x3 binomial blur over the frames the refinement matches
+            (``FlowRefinement(presmooth=...)``; 0, the default: none). Against aliasing on fine
+            repetitive texture; the frames that are warped into the output stay sharp.
         warp_interpolation: how the final warps sample the full-resolution frames:
             ``"bilinear"`` (default) or ``"bicubic"`` (sharper: bilinear sampling between pixels
             blurs; see :func:`~keras_fi.layers.backward_warp`). No weights: a trained model can
@@ -96,6 +99,7 @@ class FourierInterpolator(keras.Model):
         scale: float = 1.0,
         refine_median: int = 0,
         warp_interpolation: str = "bilinear",
+        refine_presmooth: int = 0,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -115,6 +119,7 @@ class FourierInterpolator(keras.Model):
         self.refine_levels = int(refine_levels)
         self.refine_window = int(refine_window)
         self.refine_median = int(refine_median)
+        self.refine_presmooth = int(refine_presmooth)
         if warp_interpolation not in INTERPOLATIONS:
             raise ValueError(
                 f"warp_interpolation must be one of {INTERPOLATIONS}, got {warp_interpolation!r}"
@@ -178,6 +183,7 @@ class FourierInterpolator(keras.Model):
                 levels=self.refine_levels,
                 window=self.refine_window,
                 median=self.refine_median,
+                presmooth=self.refine_presmooth,
                 dtype=policy,
                 name="flow_refinement",
             )
@@ -478,6 +484,7 @@ class FourierInterpolator(keras.Model):
             "scale": self.scale,
             "refine_median": self.refine_median,
             "warp_interpolation": self.warp_interpolation,
+            "refine_presmooth": self.refine_presmooth,
         }
 
     @classmethod

@@ -15,7 +15,7 @@ ARCHITECTURES = {
         "parameters": 351739,
         "description": "Small motion model: flow + blend head over 3-D FFC features at 1/8 scale, "
         "run at half the frames' resolution, flows refined photometrically (coarse to fine, "
-        "median-filtered) at full resolution, frames warped bicubically.",
+        "median-filtered, on presmoothed frames) at full resolution, frames warped bicubically.",
         "config": {
             "encoder_filters": [16, 32, 64],
             "num_blocks": 2,
@@ -26,6 +26,7 @@ ARCHITECTURES = {
             "refine_median": 5,
             "scale": 0.5,
             "warp_interpolation": "bicubic",
+            "refine_presmooth": 1,
         },
     },
     "base": {
