@@ -96,9 +96,13 @@ SERVE = textwrap.dedent(
 def test_saved_model_serves_any_size_in_plain_tensorflow(tmp_path):
     from keras_fi.export import export_saved_model
 
-    # as the shipped preset: flow refinement with medians, network at half scale, bicubic warps
+    # as the shipped preset: refinement with medians and presmoothing, half scale, bicubic warps
     model = trained_like_tiny(
-        refine_iterations=1, refine_median=5, scale=0.5, warp_interpolation="bicubic"
+        refine_iterations=1,
+        refine_median=5,
+        refine_presmooth=1,
+        scale=0.5,
+        warp_interpolation="bicubic",
     )
     export_saved_model(model, tmp_path / "served")
     a0, a1 = frames((1, 37, 50, 3), seed=1)
