@@ -226,11 +226,26 @@ class FlowRefinement(keras.layers.Layer):
 
 def _gradients(image):
     """Central differences along x and y, one-sided at the borders."""
-    padded_x = ops.concatenate([image[:, :, :1], image, image[:, :, -1:]], axis=2)
-    padded_y = ops.concatenate([image[:, :1], image, image[:, -1:]], axis=1)
-    grad_x = (padded_x[:, :, 2:] - padded_x[:, :, :-2]) * 0.5
-    grad_y = (padded_y[:, 2:] - padded_y[:, :-2]) * 0.5
-    return grad_x, grad_y
+    left, _, right = _neighbours(image, 3, axis=2)
+    above, _, below = _neighbours(image, 3, axis=1)
+    return (right - left) * 0.5, (below - above) * 0.5
+
+
+def _neighbours(x, size, axis):
+    """``x`` shifted by each offset in -size // 2 .. size // 2 along ``axis`` (1: y, 2: x): the
+    value at that offset from every pixel, the border pixel repeated past the edge.
+
+    Negative slice ends, so that it also works for sizes known only at run time (the SavedModel).
+    """
+
+    def along(tensor, start, end):
+        return tensor[:, start:end] if axis == 1 else tensor[:, :, start:end]
+
+    radius = size // 2
+    padded = ops.concatenate(
+        [along(x, 0, 1)] * radius + [x] + [along(x, -1, None)] * radius, axis=axis
+    )
+    return [along(padded, offset, offset - 2 * radius or None) for offset in range(size)]
 
 
 def separable_median(x, size):
@@ -248,21 +263,16 @@ def separable_median(x, size):
     if size not in (3, 5):
         raise ValueError(f"size must be 3 or 5, got {size!r}")
     median = _median3 if size == 3 else _median5
-    radius = size // 2
-    # Negative slice ends: also for sizes known only at run time (the SavedModel).
-    ends = [offset - 2 * radius or None for offset in range(size)]
-    padded = ops.concatenate([x[:, :, :1]] * radius + [x] + [x[:, :, -1:]] * radius, axis=2)
-    x = median(*[padded[:, :, offset:end] for offset, end in enumerate(ends)])
-    padded = ops.concatenate([x[:, :1]] * radius + [x] + [x[:, -1:]] * radius, axis=1)
-    return median(*[padded[:, offset:end] for offset, end in enumerate(ends)])
+    x = median(*_neighbours(x, size, axis=2))
+    return median(*_neighbours(x, size, axis=1))
 
 
 def _binomial3(x):
     """[1, 2, 1] / 4 along x, then y; borders repeat the edge."""
-    padded = ops.concatenate([x[:, :, :1], x, x[:, :, -1:]], axis=2)
-    x = 0.25 * (padded[:, :, :-2] + padded[:, :, 2:]) + 0.5 * x
-    padded = ops.concatenate([x[:, :1], x, x[:, -1:]], axis=1)
-    return 0.25 * (padded[:, :-2] + padded[:, 2:]) + 0.5 * x
+    for axis in (2, 1):
+        before, centre, after = _neighbours(x, 3, axis)
+        x = 0.25 * (before + after) + 0.5 * centre
+    return x
 
 
 def _median3(a, b, c):

@@ -99,8 +99,9 @@ def _materialize(x):
     consumer, so each of the 16 bicubic taps recomputed the flow: the `small` preset at 640x480
     on a 2-core CPU (JAX) took 162 ms instead of 136 ms. Convolutions are not fused into their
     consumers. Not done for bilinear warps: for the four taps the convolution cost more than it
-    saved (170 ms with every warp of the model materialized). Exact in float32 (identity weights); on GPUs it needs the full-float32 precision
-    the model needs anyway (``keras_fi.precision``).
+    saved (170 ms with every warp of the model materialized). Exact in float32 (identity
+    weights); on GPUs it needs the full-float32 precision the model needs anyway
+    (``keras_fi.precision``).
     """
     channels = x.shape[-1]
     kernel = ops.reshape(ops.eye(channels, dtype=x.dtype), (1, 1, channels, channels))
