@@ -1,8 +1,10 @@
 """Training entry point: ``model.fit`` with the callbacks a long run needs.
 
 ``keras-fi train`` is a thin layer over :func:`train`. A killed run resumes where it stopped
-(``BackupAndRestore``), the best weights so far are kept (``ModelCheckpoint``), curves go to
-TensorBoard and to ``history.csv``, and the result is written as a preset directory.
+(from ``backup/``, even when it was killed while writing it), the latest epoch's weights are kept
+in ``checkpoint.weights.h5``, curves go to TensorBoard and to ``history.csv`` (one row per epoch,
+also across resumes), and the result is written as a preset directory. Every file is written
+under a temporary name and renamed (`keras_fi.checkpointing`).
 """
 
 from __future__ import annotations
@@ -90,8 +92,9 @@ def train(
     """Trains a preset architecture and writes the result to ``out_dir/preset``.
 
     Args:
-        out_dir: run directory: ``backup/`` (resume state), ``checkpoint.weights.h5``,
-            ``logs/`` (TensorBoard), ``history.csv`` and ``preset/`` at the end.
+        out_dir: run directory: ``backup/`` (resume state: the last two epochs' weights and
+            optimizer), ``checkpoint.weights.h5`` (the latest epoch's weights), ``logs/``
+            (TensorBoard), ``history.csv`` and ``preset/`` at the end.
         data_paths: video files and folders of numbered frames (see ``keras_fi.data``).
         preset: architecture: a preset name (``FourierInterpolator.presets``) or preset directory,
             built untrained.
@@ -142,14 +145,18 @@ def train(
         )
     steps_per_epoch = max(1, min(steps_per_epoch, steps))
     epochs = math.ceil(steps / steps_per_epoch)
+    from keras_fi import checkpointing
+
+    # Order matters at an epoch's end: the history row and the checkpoint are written before the
+    # backup that marks the epoch as done, so a kill in between reruns the epoch (and its row is
+    # replaced, not doubled) rather than skipping its row.
+    backup = checkpointing.SafeBackupAndRestore(out_dir / "backup")
     callbacks = [
-        keras.callbacks.BackupAndRestore(str(out_dir / "backup")),
-        keras.callbacks.ModelCheckpoint(
-            str(out_dir / "checkpoint.weights.h5"), save_weights_only=True
-        ),
+        checkpointing.ResumableCSVLogger(out_dir / "history.csv"),
+        checkpointing.LatestWeightsCheckpoint(out_dir / "checkpoint.weights.h5"),
         keras.callbacks.TerminateOnNaN(),
-        keras.callbacks.CSVLogger(str(out_dir / "history.csv"), append=True),
         keras.callbacks.TensorBoard(str(out_dir / "logs"), write_graph=False),
+        backup,
     ]
     start = time.time()
     model.fit(
@@ -176,6 +183,7 @@ def train(
             }
         },
     )
+    backup.delete()  # only now: a kill while writing the preset still resumes
     return model
 
 
