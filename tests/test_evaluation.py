@@ -333,7 +333,9 @@ def test_bad_inputs_raise_one_clear_line(tmp_path):
     incomplete = tmp_path / "incomplete"
     shutil.copytree(DATA / "ucf101", incomplete)
     (incomplete / "10" / "gt.png").unlink()
-    with pytest.raises(InputError, match=r"10: incomplete triplets triplet, gt\.png is missing"):
+    with pytest.raises(
+        InputError, match=r"10: incomplete triplet \(triplets layout\), gt\.png is missing"
+    ):
         evaluate(incomplete, method="linear")
 
     mismatched = tmp_path / "mismatched"

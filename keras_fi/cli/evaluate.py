@@ -6,8 +6,9 @@ import argparse
 
 from keras_fi.cli.interpolate import add_scale_argument, model_argument
 from keras_fi.errors import InputError
+from keras_fi.evaluation.layouts import LAYOUTS
 
-LAYOUT_CHOICES = ("auto", "triplets", "middlebury", "ucf101", "vimeo90k", "davis")
+LAYOUT_CHOICES = ("auto", *LAYOUTS)
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -68,9 +69,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
 def run(args: argparse.Namespace) -> int:
     """Evaluate, print the table, write --json / --images."""
     from keras_fi.evaluation import evaluate, format_table
+    from keras_fi.evaluation.layouts import read_set
 
     if args.method is not None and args.scale is not None:
         raise InputError("--scale applies to a preset, not to --method baselines")
+    read_set(args.path, args.layout)  # a wrong PATH fails before the model is loaded
 
     result = evaluate(
         args.path,

@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
+import signal
 import sys
+import threading
 
 from keras_fi.errors import KerasFIError
 from keras_fi.version import __version__
@@ -35,22 +37,44 @@ def build_parser() -> argparse.ArgumentParser:
         try:
             module = importlib.import_module(module_name)
         except ModuleNotFoundError as error:
-            if error.name == module_name:  # subcommand not written yet
+            if error.name == module_name:  # a subcommand left out of this install
                 continue
             raise
         module.add_parser(subparsers)
     return parser
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (``kill``, ``timeout``), raised like Ctrl-C so temporary files are removed."""
+
+
+def _raise_terminated(signum, frame):
+    raise Terminated()
+
+
 def main(argv: list[str] | None = None) -> int:
     # keras_fi trains and serves on JAX by default; an explicit KERAS_BACKEND wins.
     os.environ.setdefault("KERAS_BACKEND", "jax")
+    # TensorFlow's C++ start-up lines (oneDNN, CPU features) are not for users: its INFO and
+    # WARNING logs go through both of these (absl prints them before it is initialised).
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    os.environ.setdefault("GLOG_minloglevel", "2")
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help()
         return 0
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+        previous = signal.signal(signal.SIGTERM, _raise_terminated)
+    try:
+        return _run(args)
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _run(args) -> int:
     try:
         if args.command != "train":  # `train` sets it itself (--allow-tf32)
             from keras_fi.precision import use_full_float32
@@ -60,6 +84,9 @@ def main(argv: list[str] | None = None) -> int:
     except (KerasFIError, FileNotFoundError, FileExistsError, IsADirectoryError) as error:
         print(f"keras-fi {args.command}: error: {error}", file=sys.stderr)
         return 2
+    except Terminated:
+        print(f"keras-fi {args.command}: terminated", file=sys.stderr)
+        return 128 + signal.SIGTERM
     except KeyboardInterrupt:
         print(f"keras-fi {args.command}: interrupted", file=sys.stderr)
         return 130

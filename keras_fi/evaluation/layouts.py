@@ -85,7 +85,7 @@ def _named_triplets(path: Path, names: tuple[str, str, str], layout: str) -> lis
         if not all(present):
             missing = names[present.index(False)]
             raise InputError(
-                f"{folder}: incomplete {layout} triplet, {missing} is missing "
+                f"{folder}: incomplete triplet ({layout} layout), {missing} is missing "
                 f"(each sequence needs {', '.join(names)})"
             )
         name = folder.name if folder != path else path.resolve().name

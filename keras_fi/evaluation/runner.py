@@ -153,11 +153,11 @@ def evaluate(
         InputError: unknown layout, no triplets, unreadable image, frames of different sizes.
 
     Example:
-        >>> r = evaluate("../shared/data/eval/middlebury_other", method="linear")  # doctest: +SKIP
+        >>> r = evaluate("middlebury_other", method="linear")  # doctest: +SKIP
         >>> round(r["psnr"], 2)  # doctest: +SKIP
         28.0
     """
-    label, predictor, is_model = resolve_method(method, model)
+    # The set is checked before the model is loaded: a wrong path fails in a moment.
     layout, triplets = read_set(path, layout)
     if limit is not None:
         if limit < 1:
@@ -165,6 +165,7 @@ def evaluate(
         triplets = triplets[:limit]
     for triplet in triplets:  # fail fast on unreadable or mismatched files
         check_triplet(triplet)
+    label, predictor, is_model = resolve_method(method, model)
 
     bar = Progress(len(triplets), f"evaluate {label}", enabled=progress)
     rows: list[dict] = []

@@ -105,8 +105,9 @@ def load_preset(cls, preset: str, load_weights: bool = True, **kwargs):
         model = cls(**{**config, **kwargs})
         model.build()
         return model
-    with open(directory / CONFIG_FILE) as file:
-        serialized = json.load(file)
+    serialized = _read_config(directory / CONFIG_FILE)
+    if load_weights:  # before the model is built: a damaged file fails in a moment
+        _check_weights_readable(directory / WEIGHTS_FILE)
     if kwargs:
         serialized = {**serialized, "config": {**serialized["config"], **kwargs}}
     try:
@@ -128,8 +129,49 @@ def load_preset(cls, preset: str, load_weights: bool = True, **kwargs):
     return model
 
 
+def _read_config(path: Path) -> dict:
+    """``config.json`` of a preset: a serialized model (an object with a ``config`` object)."""
+    try:
+        with open(path, encoding="utf-8") as file:
+            serialized = json.load(file)
+    except (OSError, UnicodeDecodeError, ValueError) as error:
+        reason = error.strerror if isinstance(error, OSError) else str(error).splitlines()[0]
+        raise PresetError(
+            f"{path} is not readable JSON ({reason}); re-save the preset with model.save_to_preset"
+        ) from None
+    if not (
+        isinstance(serialized, dict)
+        and isinstance(serialized.get("config"), dict)
+        and isinstance(serialized.get("class_name"), str)
+    ):
+        raise PresetError(
+            f"{path} is not a model config (expected an object with class_name and config); "
+            "re-save the preset with model.save_to_preset"
+        )
+    return serialized
+
+
+def _check_weights_readable(path: Path) -> None:
+    """Raise `PresetError` when the weights file is not a readable HDF5 file (truncated, corrupt)."""
+    import h5py
+
+    try:
+        with h5py.File(path, "r"):
+            pass
+    except (OSError, ValueError) as error:
+        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise PresetError(
+            f"weights file {path} is unreadable (truncated or corrupt: {reason}); re-save or "
+            "re-download the preset"
+        ) from None
+
+
 def save_preset(model, path, metadata: dict | None = None) -> None:
-    """Writes the three preset files to ``path`` atomically (temp directory, then rename)."""
+    """Writes the three preset files to ``path`` atomically (temp directory, then rename).
+
+    ``metadata.json`` holds the versions, the parameter count and date, and ``metadata`` (what
+    the model was trained on, its scores); nothing is carried over from a preset it replaces.
+    """
     path = Path(path).expanduser().resolve()
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
@@ -148,10 +190,8 @@ def save_preset(model, path, metadata: dict | None = None) -> None:
             "trained_on": None,
             "metrics": {},
         }
-        if path.is_dir():  # keep what an earlier save recorded unless overridden
-            info.update(
-                {k: v for k, v in read_metadata(path).items() if k in ("trained_on", "metrics")}
-            )
+        # Only what the caller says about this model: a preset saved over another one never
+        # inherits its training record or scores (they describe other weights).
         info.update(metadata or {})
         with open(tmp / METADATA_FILE, "w") as file:
             json.dump(info, file, indent=2)
