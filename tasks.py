@@ -2,7 +2,8 @@
 """The project's single entry point: set-up, demo, tests. Needs only Python >= 3.10.
 
     python3 tasks.py demo    # create/reuse .venv, install, convert the shipped clip to 2x fps
-    python3 tasks.py test    # create/reuse .venv, install, lint, run the test suite (all backends)
+    python3 tasks.py test    # create/reuse .venv, install, lint, run the tests and the docstring
+                             # examples on JAX, then the multibackend tests on TensorFlow and torch
     python3 tasks.py setup   # only create/refresh the virtual environment
 
 The virtual environment lives in ``.venv`` (override with KERAS_FI_VENV). It is reinstalled when
@@ -22,11 +23,15 @@ ROOT = Path(__file__).resolve().parent
 VENV = Path(os.environ.get("KERAS_FI_VENV", ROOT / ".venv"))
 BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 PYTHON = BIN / "python"
-# CPU build of PyTorch for the torch backend tests (see CONTRIBUTING.md).
+# CPU builds of PyTorch and TensorFlow for the backend tests (see CONTRIBUTING.md). The package
+# itself does not depend on a TensorFlow build (the `tf` extra names `tensorflow`); the test suite
+# needs one, and the CPU build is the smaller download.
 TORCH_PIN = "torch==2.13.0"
-DEMO_CLIP = ROOT / "tests" / "data" / "video" / "car-turn-24f.mp4"
+TENSORFLOW_PIN = "tensorflow-cpu==2.21.0"
+DEMO_CLIP = ROOT / "keras_fi" / "datasets" / "data" / "car-turn-24f.mp4"  # sample_clip()
 DEMO_OUT = ROOT / "outputs" / "car-turn-24f_2x.mp4"
-# (backend, pytest marker expression): the full suite on JAX, the marked subset elsewhere.
+# (backend, pytest marker expression): the full suite and the docstring examples of the package on
+# JAX, the marked subset elsewhere.
 BACKEND_MATRIX = (("jax", None), ("tensorflow", "multibackend"), ("torch", "multibackend"))
 
 
@@ -47,7 +52,7 @@ def setup(extras: str = "dev,eval", with_torch: bool = True) -> None:
     if not PYTHON.exists():
         subprocess.check_call([sys.executable, "-m", "venv", str(VENV)])
     start = time.time()
-    packages = [f"-e.[{extras}]"] + ([TORCH_PIN] if with_torch else [])
+    packages = [f"-e.[{extras}]", TENSORFLOW_PIN] + ([TORCH_PIN] if with_torch else [])
     subprocess.check_call([str(PYTHON), "-m", "pip", "install", "-q", *packages], cwd=ROOT)
     print(f"environment ready in {time.time() - start:.0f} s: {VENV}", flush=True)
     stamp.write_text(wanted)
@@ -75,6 +80,8 @@ def test() -> int:
         args = [PYTHON, "-m", "pytest", "-q", "-p", "no:cacheprovider"]
         if marker:
             args += ["-m", marker]
+        else:
+            args += ["--doctest-modules", "tests", "keras_fi"]
         print(f"\n=== tests on KERAS_BACKEND={backend} ===", flush=True)
         code = run(*args, env=env)
         if code == 5:

@@ -9,14 +9,17 @@ prints the table and saves ``results/quality.json`` (with per-sequence numbers) 
 Usage:
     python benchmarks/quality.py                         # baselines + trained presets
     python benchmarks/quality.py --presets none          # baselines only
+    python benchmarks/quality.py --presets none --baselines dis-bicubic   # DIS, bicubic warps
     python benchmarks/quality.py --presets small,base --two-pass
     python benchmarks/quality.py --presets tiny --include-untrained   # smoke test
+    python benchmarks/quality.py --presets small --baselines none --model '{"scale": 1.0}'
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime
+import json
 import os
 import sys
 from pathlib import Path
@@ -51,16 +54,45 @@ def _presets(requested: str, include_untrained: bool) -> tuple[list[str], list[s
     return chosen, notes
 
 
-def _model(name: str, include_untrained: bool):
+def _model(name: str, include_untrained: bool, overrides: dict | None = None):
     from keras_fi.errors import PresetError
     from keras_fi.models import FourierInterpolator
 
+    overrides = overrides or {}
+    label = name + "".join(f", {key}={value!r}" for key, value in overrides.items())
     try:
-        return FourierInterpolator.from_preset(name), name
+        return FourierInterpolator.from_preset(name, **overrides), label
     except PresetError:
         if not include_untrained:
             raise
-        return FourierInterpolator.from_preset(name, load_weights=False), f"{name} (untrained)"
+        model = FourierInterpolator.from_preset(name, load_weights=False, **overrides)
+        return model, f"{label} (untrained)"
+
+
+def dis_bicubic(frame0, frame1, time: float = 0.5):
+    """The DIS baseline with its frames sampled as `small` samples them: bicubic warps
+    (`keras_fi.layers.backward_warp(..., "bicubic")`) instead of bilinear, for a fair reading."""
+    import numpy as np
+    from keras import ops
+
+    from keras_fi.evaluation.baselines import dis_flows
+    from keras_fi.layers import backward_warp
+
+    flow01, flow10 = dis_flows(frame0, frame1)
+    t = float(time)
+    flow_t0 = -(1.0 - t) * t * flow01 + t * t * flow10
+    flow_t1 = (1.0 - t) ** 2 * flow01 - t * (1.0 - t) * flow10
+
+    def warp(frame, flow):
+        image = frame[None].astype("float32")
+        return ops.convert_to_numpy(backward_warp(image, flow[None], "bicubic"))[0]
+
+    blend = (1.0 - t) * warp(frame0, flow_t0) + t * warp(frame1, flow_t1)
+    return np.floor(np.clip(blend, 0, 255) + 0.5).astype(np.uint8)
+
+
+# Baselines of this script beyond keras_fi.evaluation's ("linear", "dis").
+EXTRA_BASELINES = {"dis-bicubic": dis_bicubic}
 
 
 def _markdown(result: dict) -> str:
@@ -101,10 +133,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sets", default="all", help="comma list of set folders, or all")
     parser.add_argument("--presets", default="all", help="comma list of presets/dirs, all, or none")
     parser.add_argument(
-        "--baselines", default="linear,dis", help="comma list of baselines, or none"
+        "--baselines",
+        default="linear,dis",
+        help="comma list of baselines (linear, dis, dis-bicubic), or none",
     )
     parser.add_argument("--two-pass", action="store_true", help="presets: average the swapped pass")
     parser.add_argument("--include-untrained", action="store_true", help="also untrained presets")
+    parser.add_argument(
+        "--model",
+        default="{}",
+        help="JSON of settings passed to from_preset, e.g. '{\"refine_presmooth\": 0}'",
+    )
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results"), help="output folder")
     parser.add_argument("--name", default="quality", help="file stem of the saved results")
     args = parser.parse_args(argv)
@@ -130,9 +169,11 @@ def main(argv: list[str] | None = None) -> int:
     baselines = [] if args.baselines == "none" else [b.strip() for b in args.baselines.split(",")]
     presets, notes = _presets(args.presets, args.include_untrained)
 
-    methods: list[tuple[str, dict]] = [(b, {"method": b}) for b in baselines]
+    methods: list[tuple[str, dict]] = [
+        (b, {"method": EXTRA_BASELINES.get(b, b)}) for b in baselines
+    ]
     for name in presets:
-        model, label = _model(name, args.include_untrained)
+        model, label = _model(name, args.include_untrained, json.loads(args.model))
         if args.two_pass:
             label += " two-pass"
         methods.append((f"preset {label}", {"model": model, "two_pass": args.two_pass}))

@@ -21,6 +21,7 @@ Usage:
     python benchmarks/speed.py                       # default preset + baselines
     python benchmarks/speed.py --preset small --two-pass
     python benchmarks/speed.py --methods linear,dis  # baselines only
+    python benchmarks/speed.py --preset small --methods model --model '{"scale": 1.0}'
 """
 
 from __future__ import annotations
@@ -117,17 +118,26 @@ def _device_peak_mb() -> float | None:
     return None
 
 
-def _load_model(preset: str):
+def _load_model(preset: str, overrides: dict | None = None):
     from keras_fi.errors import PresetError
     from keras_fi.models import FourierInterpolator
 
+    overrides = overrides or {}
     try:
-        return FourierInterpolator.from_preset(preset), True
+        return FourierInterpolator.from_preset(preset, **overrides), True
     except PresetError:  # no trained weights here: speed does not depend on the weights
-        return FourierInterpolator.from_preset(preset, load_weights=False), False
+        return FourierInterpolator.from_preset(preset, load_weights=False, **overrides), False
 
 
-def worker(method: str, size: str, preset: str | None, two_pass: bool, repeats: int, budget: float):
+def worker(
+    method: str,
+    size: str,
+    preset: str | None,
+    two_pass: bool,
+    repeats: int,
+    budget: float,
+    overrides: dict | None = None,
+):
     """Measure one (method, size) in this process; print one JSON line."""
     import numpy as np
 
@@ -135,8 +145,10 @@ def worker(method: str, size: str, preset: str | None, two_pass: bool, repeats: 
     frame0, frame1 = _frames(width, height)
     extra = {}
     if method == "model":
-        model, trained = _load_model(preset)
+        model, trained = _load_model(preset, overrides)
         extra = {"preset": preset, "trained_weights": trained, "parameters": model.count_params()}
+        if overrides:
+            extra["model"] = overrides
         x0, x1 = frame0.astype(np.float32) / 255.0, frame1.astype(np.float32) / 255.0
 
         def call():
@@ -235,6 +247,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--sizes", default=",".join(SIZES), help="comma list of WxH")
     parser.add_argument("--two-pass", action="store_true", help="time the two-pass average")
+    parser.add_argument(
+        "--model",
+        default="{}",
+        help="JSON of settings passed to from_preset, e.g. '{\"scale\": 1.0}'",
+    )
     parser.add_argument("--repeats", type=int, default=10, help="timed calls per size (max)")
     parser.add_argument("--budget", type=float, default=30.0, help="seconds per size, after 3 runs")
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results"), help="output folder")
@@ -243,7 +260,14 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     if args.worker:
-        worker(*args.worker, args.preset, args.two_pass, args.repeats, args.budget)
+        worker(
+            *args.worker,
+            args.preset,
+            args.two_pass,
+            args.repeats,
+            args.budget,
+            json.loads(args.model),
+        )
         return 0
 
     import keras_fi
@@ -260,6 +284,8 @@ def main(argv: list[str] | None = None) -> int:
     rows = []
     for method in methods:
         label = f"preset {preset}" if method == "model" else method
+        if method == "model" and json.loads(args.model):
+            label += f" {args.model}"
         if args.two_pass:
             label += " (two-pass)"
         for size in sizes:
@@ -269,6 +295,8 @@ def main(argv: list[str] | None = None) -> int:
                 command += ["--preset", str(preset)]
             if args.two_pass:
                 command.append("--two-pass")
+            if method == "model" and json.loads(args.model):
+                command += ["--model", args.model]
             done = subprocess.run(command, capture_output=True, text=True, cwd=ROOT)
             lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
             if done.returncode != 0 or not lines:

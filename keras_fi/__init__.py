@@ -1,7 +1,8 @@
 """keras_fi: video frame interpolation with 3-D Fourier convolutions, in Keras 3.
 
 Subpackages (imported on first use, so ``import keras_fi`` stays light): ``layers``, ``losses``,
-``metrics``, ``models``, ``data``, ``video``, ``export``, ``evaluation``.
+``metrics``, ``models``, ``data``, ``datasets`` (small packaged samples), ``video``, ``export``,
+``evaluation``.
 """
 
 import importlib
@@ -11,7 +12,17 @@ from keras_fi.version import __version__
 # The preset the CLI and keras_fi.video use when none is given.
 DEFAULT_PRESET = "small"
 
-_SUBPACKAGES = ("layers", "losses", "metrics", "models", "data", "video", "export", "evaluation")
+_SUBPACKAGES = (
+    "layers",
+    "losses",
+    "metrics",
+    "models",
+    "data",
+    "datasets",
+    "video",
+    "export",
+    "evaluation",
+)
 
 
 def __getattr__(name):

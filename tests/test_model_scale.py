@@ -1,13 +1,19 @@
-"""FourierInterpolator(scale=...): the network at a fraction of the input's resolution."""
+"""FourierInterpolator(scale=...): the network at a fraction of the input's resolution; and the
+check that the shipped weights are worth shipping."""
+
+from pathlib import Path
 
 import numpy as np
 import pytest
 from backend_utils import assert_heads_get_gradients
 from helpers import assert_rebuilds_from_config
+from PIL import Image
 from test_flow_refinement import moving_texture
 
 from keras_fi.metrics import psnr
 from keras_fi.models import FourierInterpolator
+
+FRAMES = Path(__file__).parent / "data" / "frames"
 
 
 def _randomize(model, seed=0):
@@ -68,16 +74,52 @@ def test_half_scale_runs_the_network_on_the_halved_frames():
     np.testing.assert_allclose(got, expected, atol=2e-5)
 
 
-def test_shipped_preset_at_each_scale_follows_a_translation():
-    """The shipped weights at scale 1 and 0.5 (flows upsampled with their magnitudes doubled, then
-    refined at full resolution) both put a translated texture where it belongs at t = 0.5: far
-    closer to the truth than the plain blend, and within 1.5 dB of each other."""
-    frames = moving_texture(128, np.array([6.0, -4.0]), [0.0, 0.5, 1.0], seed=3)
-    truth = frames[1]
-    blend = float(psnr(truth, 0.5 * (frames[0] + frames[2])))
-    scores = {}
-    for scale in (1.0, 0.5):
-        model = FourierInterpolator.from_preset("small", scale=scale)
-        scores[scale] = float(psnr(truth, model.interpolate(frames[0], frames[2])))
-    assert min(scores.values()) > blend + 8, (scores, blend)
-    assert abs(scores[1.0] - scores[0.5]) < 1.5, scores
+def translated(image, height, width, dx, dy):
+    """(frame0, truth, frame1): `height` x `width` windows of one real image moved by (dx, dy)
+    pixels from frame0 to frame1 (even shifts, so the truth at t = 0.5 is a window too)."""
+    y0, x0 = max(0, -dy), max(0, -dx)
+
+    def window(t):
+        y, x = y0 + round(t * dy), x0 + round(t * dx)
+        return image[y : y + height, x : x + width]
+
+    return window(0.0), window(0.5), window(1.0)
+
+
+@pytest.mark.slow
+def test_shipped_weights_beat_the_same_model_without_them_on_large_motion():
+    """The shipped `small` weights must do better than the same model with `load_weights=False`.
+
+    Without weights the network's flow and residual heads output zero and the model is its
+    weightless flow refinement alone (coarse-to-fine Lucas-Kanade from zero motion). On the real
+    triplets the repo ships, motion is a few pixels, which that refinement already finds: there
+    the weights add at most about 1 dB (measured: Urban2 crop +1.1, Beanbags +0.8, the others and
+    the sample clip -0.3 to +0.4), too little to test. Motion beyond the refinement's reach is
+    what the network is for, so the test moves real pixels far: a Middlebury RubberWhale crop
+    (tests/data/frames) by (24, -12) pixels and a frame of the packaged sample clip (DAVIS
+    car-turn) by (32, -16). Measured (JAX, CPU): 26.4 dB with the weights against 18.6 without
+    on RubberWhale, 26.5 against 19.6 on the car; the plain blend scores 17.1 and 18.6. The 3 dB
+    margin fails when the weights stop helping: untrained weights leave the heads at zero, which
+    is exactly the weightless model.
+    """
+    from keras_fi.datasets import sample_pair
+
+    whale = np.asarray(Image.open(FRAMES / "middlebury_rubberwhale_frame0.png").convert("RGB"))
+    car = sample_pair(start=10, step=1).frame0
+    cases = {
+        "rubberwhale": translated(whale, 160, 192, 24, -12),
+        "car": translated(car, 128, 256, 32, -16),
+    }
+    trained = FourierInterpolator.from_preset("small")
+    weightless = FourierInterpolator.from_preset("small", load_weights=False)
+
+    def score(model, frame0, truth, frame1):
+        out = model.interpolate(frame0, frame1)
+        return float(psnr(truth, out, max_val=255.0))
+
+    for name, (frame0, truth, frame1) in cases.items():
+        with_weights = score(trained, frame0, truth, frame1)
+        without = score(weightless, frame0, truth, frame1)
+        blend = float(psnr(truth, (frame0.astype("float32") + frame1) / 2, max_val=255.0))
+        assert with_weights > without + 3.0, (name, with_weights, without)
+        assert with_weights > blend + 5.0, (name, with_weights, blend)

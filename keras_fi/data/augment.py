@@ -13,6 +13,7 @@ import dataclasses
 import numpy as np
 
 from keras_fi.errors import InputError
+from keras_fi.optional import tensorflow
 
 
 @dataclasses.dataclass(frozen=True)
@@ -125,7 +126,7 @@ def photometric_jitter(frames, seed):
     Returns:
         The adjusted frames, clipped to [0, 1].
     """
-    import tensorflow as tf
+    tf = tensorflow("the tf.data loaders of keras_fi.data")
 
     brightness, contrast, saturation = tf.unstack(
         tf.random.stateless_uniform((3,), seed, minval=-1.0, maxval=1.0)

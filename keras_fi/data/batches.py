@@ -37,9 +37,13 @@ class TripletBatches(keras.utils.PyDataset):
             `max_queue_size`.
 
     Example:
-    >>> batches = training_batches(["clips/"], crop_size=128, batch_size=8, steps=100,
-    ...                            synthetic_fraction=0.5, with_flow=True, workers=8)
-    >>> model.fit(batches, epochs=10)
+    >>> from keras_fi.datasets import sample_clip
+    >>> batches = training_batches([sample_clip()], crop_size=64, batch_size=2, steps=1,
+    ...                            synthetic_fraction=0.5, with_flow=True)
+    >>> inputs, target = batches[0]
+    >>> inputs["frame0"].shape, inputs["flow"].shape, target.shape
+    ((2, 64, 64, 3), (2, 64, 64, 4), (2, 64, 64, 3))
+    >>> model.fit(batches, epochs=10)  # doctest: +SKIP
     """
 
     def __init__(

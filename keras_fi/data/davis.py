@@ -27,6 +27,7 @@ from keras_fi.data.pipeline import (
 )
 from keras_fi.data.sampling import sample_triplet, triplets_per_clip
 from keras_fi.errors import InputError
+from keras_fi.optional import require, tensorflow
 
 _RESOLUTIONS = {  # user spelling -> (folder in the extracted layout, TFDS config)
     "480p": ("480p", "480p"),
@@ -91,8 +92,8 @@ def davis(
             empty sequence folder, or TFDS data that is not prepared.
 
     Example:
-    >>> dataset = davis("train", root="DAVIS", crop_size=256, batch_size=8, seed=0)
-    >>> inputs, target = next(iter(dataset))
+    >>> dataset = davis("train", root="DAVIS", crop_size=256, batch_size=8, seed=0)  # doctest: +SKIP
+    >>> inputs, target = next(iter(dataset))  # doctest: +SKIP
     """
     args = dict(locals())
     if resolution.lower() not in _RESOLUTIONS:
@@ -200,8 +201,8 @@ def _tfds_triplets(
     num_parallel_calls: int | None,
 ):
     """Streams TFDS videos, takes one epoch's triplets from each, decodes only those 3 frames."""
-    import tensorflow as tf
-    import tensorflow_datasets as tfds
+    tf = tensorflow("keras_fi.data.davis")
+    tfds = require("tensorflow_datasets", "keras_fi.data.davis(source='tfds')")
 
     builder = tfds.builder(f"davis/{config}", data_dir=None if data_dir is None else str(data_dir))
     if download:

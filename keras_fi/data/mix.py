@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from keras_fi.errors import InputError
+from keras_fi.optional import tensorflow
 
 
 def mix(
@@ -32,11 +33,17 @@ def mix(
         The mixed `tf.data.Dataset`.
 
     Example:
-    >>> real = video_triplets("videos/", batch_size=None, seed=0, epoch_size=-1)
-    >>> fake = synthetic_motion(batch_size=None, seed=1, images="videos/", epoch_size=-1)
-    >>> train = mix([real, fake], weights=[0.5, 0.5], seed=2, batch_size=8).take(1000)
+    >>> from keras_fi.data import synthetic_motion, video_triplets
+    >>> from keras_fi.datasets import sample_clip
+    >>> real = video_triplets(sample_clip(), crop_size=64, batch_size=None, seed=0, epoch_size=-1)
+    >>> fake = synthetic_motion(crop_size=64, batch_size=None, seed=1, images=sample_clip(),
+    ...                         frames_per_clip=4, epoch_size=-1)
+    >>> train = mix([real, fake], weights=[0.5, 0.5], seed=2, batch_size=4).take(1000)
+    >>> inputs, target = next(iter(train))
+    >>> tuple(target.shape)
+    (4, 64, 64, 3)
     """
-    import tensorflow as tf
+    tf = tensorflow("keras_fi.data.mix")
 
     datasets = list(datasets)
     if not datasets:

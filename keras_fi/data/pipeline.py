@@ -21,6 +21,7 @@ from keras_fi.data.augment import TripletOptions, augment_triplet, photometric_j
 from keras_fi.data.clips import Clip
 from keras_fi.data.sampling import sample_triplet, triplets_per_clip
 from keras_fi.errors import InputError
+from keras_fi.optional import tensorflow
 
 AUTOTUNE = -1  # tf.data.AUTOTUNE, without importing TensorFlow at module import
 
@@ -142,7 +143,7 @@ def to_inputs_target(frames, time, flow=None):
     Frames become float32 in [0, 1]. With `flow` (..., h, w, 4), the inputs also carry "flow" and
     "flow_weight" (1 per example), the targets of the interpolator's flow supervision.
     """
-    import tensorflow as tf
+    tf = tensorflow("the tf.data loaders of keras_fi.data")
 
     if frames.dtype == tf.uint8:
         frames = tf.cast(frames, tf.float32) / 255.0
@@ -157,7 +158,7 @@ def to_inputs_target(frames, time, flow=None):
 def without_flow(inputs, target):
     """Adds zero "flow" and "flow_weight" 0 to an unflowed example or batch, so that real video
     (no true flow) mixes with synthetic examples that have it; weight 0 leaves it unsupervised."""
-    import tensorflow as tf
+    tf = tensorflow("the tf.data loaders of keras_fi.data")
 
     inputs = dict(inputs)
     frame = inputs["frame0"]
@@ -177,7 +178,7 @@ def finish(dataset, *, batch_size: int | None, drop_remainder: bool, photometric
         drop_remainder: drop a last partial batch, so shapes are fixed (JAX compiles once).
         photometric: apply `photometric_jitter` per example.
     """
-    import tensorflow as tf
+    tf = tensorflow("the tf.data loaders of keras_fi.data")
 
     if photometric:
 
@@ -223,7 +224,7 @@ def indexed_examples(
         num_parallel_calls: parallel example_fn calls (default: autotune).
         with_flow: example_fn also returns the flow.
     """
-    import tensorflow as tf
+    tf = tensorflow("the tf.data loaders of keras_fi.data")
 
     randoms = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True)
     if ordered:
@@ -330,7 +331,7 @@ def loader_arguments(args: Mapping[str, Any]) -> tuple[TripletOptions, dict[str,
         `(options, pipeline)`: pass them on as `clip_triplets(clips, options, **pipeline)`.
 
     Example:
-    >>> options, pipeline = loader_arguments(dict(locals()))  # first line of a loader
+    >>> options, pipeline = loader_arguments(dict(locals()))  # first line of a loader  # doctest: +SKIP
     """
     options = TripletOptions(
         crop_size=args["crop_size"],

@@ -308,8 +308,11 @@ def natural_images(
         uint8 arrays (height, width, 3).
 
     Example:
-    >>> images = natural_images("../shared/data/train/videos", frames_per_clip=8)
-    >>> dataset = synthetic_motion(images=images, seed=0)
+    >>> from keras_fi.datasets import sample_clip  # or your own videos and frame folders
+    >>> images = natural_images(sample_clip(), frames_per_clip=4)
+    >>> len(images), images[0].shape
+    (4, (180, 320, 3))
+    >>> dataset = synthetic_motion(images=images, crop_size=64, batch_size=2, seed=0)
     """
     from PIL import Image
 
@@ -512,9 +515,12 @@ def synthetic_motion(
         of shape (batch, crop, crop, 3), time float32 (batch,).
 
     Example:
-    >>> dataset = synthetic_motion(crop_size=256, batch_size=8, seed=0,
-    ...                            images="../shared/data/train/videos")
+    >>> from keras_fi.datasets import sample_clip  # or your own videos and frame folders
+    >>> dataset = synthetic_motion(crop_size=64, batch_size=2, seed=0, images=sample_clip(),
+    ...                            frames_per_clip=4)
     >>> inputs, target = next(iter(dataset))
+    >>> tuple(inputs["frame0"].shape)
+    (2, 64, 64, 3)
     """
     motion = MotionOptions(crop_size=crop_size, **options)
     pool = load_images(images, crop_size=crop_size, frames_per_clip=frames_per_clip)

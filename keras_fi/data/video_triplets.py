@@ -69,10 +69,11 @@ def video_triplets(
             different sizes, or no clip with 3 frames (shorter clips are skipped with a warning).
 
     Example:
-    >>> dataset = video_triplets("clips/", crop_size=256, batch_size=8, seed=0)
+    >>> from keras_fi.datasets import sample_clip  # or your own files and folders
+    >>> dataset = video_triplets(sample_clip(), crop_size=64, batch_size=2, seed=0)
     >>> inputs, target = next(iter(dataset))
     >>> inputs["frame0"].shape, inputs["time"].shape
-    (TensorShape([8, 256, 256, 3]), TensorShape([8]))
+    (TensorShape([2, 64, 64, 3]), TensorShape([2]))
     """
     triplet_options, pipeline = loader_arguments(dict(locals()))
     clips = collect_clips(paths, FrameCache(int(cache_mb * 2**20)))

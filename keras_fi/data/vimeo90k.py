@@ -66,7 +66,7 @@ def vimeo90k(
         InputError: a missing root or list file, or a list line naming a missing sequence.
 
     Example:
-    >>> dataset = vimeo90k("vimeo_triplet", split="test", augment=False, shuffle=False)
+    >>> dataset = vimeo90k("vimeo_triplet", split="test", augment=False, shuffle=False)  # doctest: +SKIP
     """
     triplet_options, pipeline = loader_arguments(dict(locals()))
     clips = vimeo90k_clips(root, split, layout, FrameCache(int(cache_mb * 2**20)))

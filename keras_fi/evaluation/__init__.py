@@ -6,7 +6,7 @@ frames as the published tables compute them, and the linear and DIS-flow baselin
 
 Example:
     >>> from keras_fi.evaluation import evaluate
-    >>> result = evaluate("../shared/data/eval/middlebury_other", method="linear")  # doctest: +SKIP
+    >>> result = evaluate("middlebury_other", method="linear")  # doctest: +SKIP
     >>> round(result["psnr"], 2)  # doctest: +SKIP
     28.0
 """

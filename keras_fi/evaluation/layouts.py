@@ -222,7 +222,7 @@ def detect_layout(path: str | os.PathLike) -> str:
         InputError: ``path`` is not a folder, or no layout fits it.
 
     Example:
-        >>> detect_layout("../shared/data/eval/middlebury_other")  # doctest: +SKIP
+        >>> detect_layout("middlebury_other")  # doctest: +SKIP
         'triplets'
     """
     path = Path(path)
@@ -281,7 +281,7 @@ def read_set(path: str | os.PathLike, layout: str = "auto") -> tuple[str, list[T
         InputError: unknown layout, no triplets, or an incomplete triplet.
 
     Example:
-        >>> layout, triplets = read_set("../shared/data/eval/ucf101_adacof")  # doctest: +SKIP
+        >>> layout, triplets = read_set("ucf101_triplets")  # doctest: +SKIP
         >>> layout, len(triplets)  # doctest: +SKIP
         ('triplets', 21)
     """

@@ -22,6 +22,7 @@ import tempfile
 from pathlib import Path
 
 from keras_fi.errors import InputError
+from keras_fi.optional import tensorflow
 
 
 def export_saved_model(preset, export_dir, overwrite: bool = False) -> Path:
@@ -32,6 +33,7 @@ def export_saved_model(preset, export_dir, overwrite: bool = False) -> Path:
     """
     import keras
 
+    tensorflow("SavedModel export")  # needed here or in the child process: fail early and clearly
     export_dir = Path(export_dir).expanduser().resolve()
     if export_dir.exists() and not overwrite:
         raise InputError(
@@ -69,7 +71,7 @@ def export_saved_model(preset, export_dir, overwrite: bool = False) -> Path:
 
 
 def _export_here(preset, target: Path) -> None:
-    import tensorflow as tf
+    tf = tensorflow("SavedModel export")
 
     from keras_fi.models import FourierInterpolator
 

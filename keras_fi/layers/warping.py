@@ -26,6 +26,7 @@ def backward_warp(image, flow, interpolation: str = "bilinear"):
         (batch, height, width, channels), the warped image in the dtype of ``image``.
 
     Example:
+    >>> import keras
     >>> image = keras.ops.reshape(keras.ops.arange(12, dtype="float32"), (1, 3, 4, 1))
     >>> flow = keras.ops.concatenate([keras.ops.ones((1, 3, 4, 1)), keras.ops.zeros((1, 3, 4, 1))], -1)
     >>> keras.ops.convert_to_numpy(backward_warp(image, flow, "bicubic"))[0, 0, :, 0].tolist()

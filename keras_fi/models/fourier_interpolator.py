@@ -77,6 +77,7 @@ class FourierInterpolator(keras.Model):
             the network; fine detail then comes from the refinement alone.
 
     Example:
+    >>> import numpy as np
     >>> model = FourierInterpolator.from_preset("tiny", load_weights=False)
     >>> frame0 = np.zeros((37, 50, 3), "uint8")
     >>> model.interpolate(frame0, frame0).shape

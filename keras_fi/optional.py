@@ -1,0 +1,43 @@
+"""Optional dependencies: TensorFlow and TensorFlow Datasets come with ``keras-fi[tf]``.
+
+The base install leaves TensorFlow to the user, so that an existing build (``tensorflow``,
+``tensorflow-cpu``, ``tensorflow[and-cuda]``) is never replaced. The features that need it (the
+``tf.data`` loaders of ``keras_fi.data``, SavedModel export, TensorBoard logs) import it through
+`require`, which turns a missing package into one line that says what to install.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+# module -> what to install when it is missing
+_INSTALL = {
+    "tensorflow": "pip install 'keras-fi[tf]' (or any TensorFlow build: tensorflow, tensorflow-cpu)",
+    "tensorflow_datasets": "pip install tensorflow-datasets (included in keras-fi[tf])",
+}
+
+
+def require(module: str, feature: str):
+    """Imports and returns `module`, or raises `InputError` naming `feature` and the install.
+
+    >>> require("numpy", "this example").__name__
+    'numpy'
+    >>> require("not_a_module_xyz", "this example")
+    Traceback (most recent call last):
+    ...
+    keras_fi.errors.InputError: this example needs not_a_module_xyz, which is not installed: pip install not_a_module_xyz
+    """
+    try:
+        return importlib.import_module(module)
+    except ModuleNotFoundError as error:
+        if error.name != module and not module.startswith(f"{error.name}."):
+            raise  # the module is there but one of its own imports is broken: show that
+        from keras_fi.errors import InputError
+
+        install = _INSTALL.get(module, f"pip install {module}")
+        raise InputError(f"{feature} needs {module}, which is not installed: {install}") from None
+
+
+def tensorflow(feature: str):
+    """`tensorflow`, or an `InputError` saying that `feature` needs ``keras-fi[tf]``."""
+    return require("tensorflow", feature)
