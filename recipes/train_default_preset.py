@@ -35,20 +35,23 @@ from pathlib import Path
 os.environ.setdefault("KERAS_BACKEND", "jax")
 ROOT = Path(__file__).resolve().parent.parent
 EVAL_ROOT = ROOT.parent / "shared" / "data" / "eval"
-EVAL_SETS = ("middlebury_other", "ucf101_adacof")
+# Sets a recipe scores when it names none: "validation_sets" (checkpoints and settings are
+# chosen on them) and "report_sets" (scored once, at the end, never used for a choice).
+VALIDATION_SETS = ("real_septuplets",)
+REPORT_SETS = ("middlebury_other", "ucf101_adacof")
 
 
 def resolve(path: str) -> str:
     return str((ROOT / path).resolve()) if not os.path.isabs(path) else path
 
 
-def evaluate_preset(preset_dir: Path) -> dict:
+def evaluate_preset(preset_dir: Path, sets=VALIDATION_SETS + REPORT_SETS) -> dict:
     from keras_fi.evaluation import evaluate
     from keras_fi.models import FourierInterpolator
 
     model = FourierInterpolator.from_preset(str(preset_dir))
     metrics = {}
-    for name in EVAL_SETS:
+    for name in sets:
         if not (EVAL_ROOT / name).is_dir():
             print(f"skipping {name}: {EVAL_ROOT / name} not found")
             continue
@@ -114,6 +117,7 @@ def main(argv=None) -> int:
                 synthetic_fraction=stage["synthetic_fraction"],
                 flow_loss_weight=stage.get("flow_loss_weight", 0.0),
                 small_motion=stage.get("small_motion", 0.0),
+                clip_weights=stage.get("clip_weights", "frames"),
                 model_options=stage.get("model"),
                 seed=config["seed"],
                 verbose=2,
@@ -132,7 +136,11 @@ def main(argv=None) -> int:
         model_config = json.loads((preset_dir / CONFIG_FILE).read_text())
         model_config["config"].update(config["inference"])
         (preset_dir / CONFIG_FILE).write_text(json.dumps(model_config, indent=2) + "\n")
-    metrics = evaluate_preset(preset_dir)
+    metrics = evaluate_preset(
+        preset_dir,
+        tuple(config.get("validation_sets", VALIDATION_SETS))
+        + tuple(config.get("report_sets", REPORT_SETS)),
+    )
     metadata = read_metadata(preset_dir)
     metadata["metrics"] = metrics
     metadata["recipe"] = config

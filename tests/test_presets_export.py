@@ -13,7 +13,7 @@ import pytest
 
 from keras_fi.errors import PresetError
 from keras_fi.models import FourierInterpolator
-from keras_fi.models.fourier_interpolator_presets import ARCHITECTURES
+from keras_fi.models.fourier_interpolator.presets import ARCHITECTURES
 from keras_fi.models.preset_utils import PRESET_FILES
 
 

@@ -32,6 +32,10 @@ class TripletOptions:
         scale_range: random zoom (min, max) before cropping: (0.5, 1.0) shows frames at half to
             full size (wider view, smaller motion in pixels); (1.0, 1.0) crops native pixels.
         photometric: random brightness, contrast and saturation, the same for the three frames.
+        skip_repeats: with random sampling, a triplet in which two neighbouring frames differ by
+            less than this mean absolute difference (grey levels of 8-bit RGB) is drawn again, up
+            to 20 times: frame-rate-converted video repeats frames, and such a triplet's true time
+            is not the one the spacing says. 0 keeps every triplet.
     """
 
     crop_size: int = 256
@@ -43,12 +47,15 @@ class TripletOptions:
     resize_to_crop: bool = False
     scale_range: tuple[float, float] = (1.0, 1.0)
     photometric: bool = False
+    skip_repeats: float = 0.5
 
     def __post_init__(self):
         if int(self.crop_size) != self.crop_size or self.crop_size < 8:
             raise InputError(f"crop_size must be an integer >= 8, got {self.crop_size!r}")
         if int(self.max_spacing) != self.max_spacing or self.max_spacing < 1:
             raise InputError(f"max_spacing must be an integer >= 1, got {self.max_spacing!r}")
+        if not self.skip_repeats >= 0:
+            raise InputError(f"skip_repeats must be >= 0, got {self.skip_repeats!r}")
         low, high = self.scale_range
         if not 0 < low <= high:
             raise InputError(f"scale_range must be (min, max) with 0 < min <= max, got {low, high}")

@@ -65,6 +65,11 @@ def _drain_at_exit(quiet_s: float = 0.5, limit_s: float = 30.0) -> None:
         time.sleep(0.05)
 
 
+CLIP_WEIGHTS = ("frames", "sqrt", "uniform")
+# Draws before a triplet with repeated frames is used anyway (a clip that is one still image).
+_REPEAT_TRIES = 20
+
+
 def example_rng(random_value: int) -> np.random.Generator:
     """The numpy generator of one example, from its tf.data random value."""
     return np.random.default_rng([int(random_value) & 0xFFFFFFFFFFFFFFFF, 0x6B66])
@@ -80,8 +85,9 @@ class ClipSampler:
         clips: clips with at least 3 frames.
         options: sampling and augmentation options.
         clip_weights: "frames" (a clip is drawn in proportion to its triplets, so every target
-            position is equally likely), "uniform" (every clip equally often) or one weight per
-            clip.
+            position is equally likely), "sqrt" (in proportion to the square root of its triplets:
+            long clips still give more, but a few long clips of one kind of scene cannot
+            dominate), "uniform" (every clip equally often) or one weight per clip.
     """
 
     def __init__(
@@ -95,12 +101,16 @@ class ClipSampler:
         counts = np.array([triplets_per_clip(clip.num_frames) for clip in self.clips], np.int64)
         self.ends = np.cumsum(counts)
         if isinstance(clip_weights, str):
-            if clip_weights not in ("frames", "uniform"):
+            if clip_weights not in CLIP_WEIGHTS:
                 raise InputError(
-                    f"clip_weights must be 'frames', 'uniform' or one weight per clip, "
+                    f"clip_weights must be one of {CLIP_WEIGHTS} or one weight per clip, "
                     f"got {clip_weights!r}"
                 )
-            weights = counts if clip_weights == "frames" else np.ones(len(counts))
+            weights = {
+                "frames": counts,
+                "sqrt": np.sqrt(counts),
+                "uniform": np.ones(len(counts)),
+            }[clip_weights]
         else:
             weights = np.asarray(clip_weights, np.float64)
             if weights.shape != counts.shape or (weights < 0).any() or weights.sum() <= 0:
@@ -132,9 +142,32 @@ class ClipSampler:
 
     def __call__(self, index, random_value) -> tuple[np.ndarray, np.float32]:
         rng = example_rng(random_value)
-        clip, indices, time = self.locate(int(index), rng)
-        frames, time = augment_triplet(clip.read(indices), time, rng, self.options)
+        index = int(index)
+        for _ in range(_REPEAT_TRIES):
+            clip, indices, time = self.locate(index, rng)
+            frames = clip.read(indices)
+            if index >= 0 or not has_repeated_frames(frames, self.options.skip_repeats):
+                break
+        frames, time = augment_triplet(frames, time, rng, self.options)
         return frames, np.float32(time)
+
+
+def has_repeated_frames(frames: Sequence[np.ndarray], threshold: float) -> bool:
+    """True when two neighbouring uint8 frames differ by less than ``threshold`` grey levels
+    (mean absolute difference over every pixel and channel).
+
+    Example:
+    >>> still = np.zeros((4, 4, 3), np.uint8)
+    >>> has_repeated_frames([still, still, still + 9], 0.5), has_repeated_frames([still, still + 9], 0.5)
+    (True, False)
+    """
+    if threshold <= 0:
+        return False
+    for first, second in zip(frames[:-1], frames[1:]):
+        difference = np.abs(first.astype(np.int16) - second.astype(np.int16))
+        if float(difference.mean()) < threshold:
+            return True
+    return False
 
 
 def to_inputs_target(frames, time, flow=None):

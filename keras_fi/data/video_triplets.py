@@ -53,12 +53,14 @@ def video_triplets(
         epoch_size: examples per epoch; default one per consecutive triplet in the clips; -1
             repeats forever.
         drop_remainder: drop a last partial batch, so every batch has the same shape.
-        clip_weights: "frames" (each target position equally likely), "uniform" (each clip
-            equally often) or one weight per clip.
+        clip_weights: "frames" (each target position equally likely), "sqrt" (clips in
+            proportion to the square root of their length, so that a few long clips of one kind
+            cannot dominate), "uniform" (each clip equally often) or one weight per clip.
         cache_mb: memory for decoded frames, shared by the clips of this dataset.
         num_parallel_calls: parallel decoding calls (default: autotune).
         **options: more `TripletOptions`: symmetric, flip_vertical, reverse, resize_to_crop,
-            scale_range, photometric.
+            scale_range, photometric, skip_repeats (default 0.5: triplets with a repeated
+            frame are drawn again).
 
     Returns:
         `tf.data.Dataset` of `({"frame0", "frame1", "time"}, target)`: frames float32 in [0, 1]

@@ -10,6 +10,8 @@ Layouts (see ``docs/DESIGN.md`` section 5):
 - ``middlebury``: ``other-data/<Seq>/frame10.png, frame11.png`` + ``other-gt-interp/<Seq>/frame10i11.png``.
 - ``ucf101``: UCF101 as released with DVF, ``<id>/{frame_00.png, frame_01_gt.png, frame_02.png}``.
 - ``vimeo90k``: ``sequences/<a>/<b>/{im1, im2, im3}.png`` listed in ``tri_testlist.txt`` (im2 is the truth).
+- ``vimeo90k_septuplets``: ``sequences/<a>/<b>/im1.png ... im7.png`` listed in ``sep_testlist.txt``;
+  the two-frame protocol predicts ``im4`` from ``im3`` and ``im5``.
 - ``davis``: folders of numbered frames (``JPEGImages/480p/<seq>/00000.jpg`` ...); the triplets are
   frames ``(i, i + 1, i + 2)`` for even ``i``, the odd frames being the truth.
 """
@@ -26,13 +28,15 @@ import numpy as np
 
 from keras_fi.errors import InputError
 
-LAYOUTS = ("triplets", "middlebury", "ucf101", "vimeo90k", "davis")
+LAYOUTS = ("triplets", "middlebury", "ucf101", "vimeo90k", "vimeo90k_septuplets", "davis")
 
 _TRIPLET_NAMES = ("frame0.png", "gt.png", "frame1.png")
 _UCF_NAMES = ("frame_00.png", "frame_01_gt.png", "frame_02.png")
 _MIDDLEBURY_INPUTS = ("frame10.png", "frame11.png")
 _MIDDLEBURY_GT = "frame10i11.png"
 _VIMEO_NAMES = ("im1.png", "im2.png", "im3.png")
+# Two-frame protocol on septuplets: im3, im5 -> im4.
+_SEPTUPLET_NAMES = ("im3.png", "im4.png", "im5.png")
 _FRAME_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
 _MIN_SIDE = 11  # the SSIM window
 
@@ -124,9 +128,19 @@ def read_middlebury(path: Path) -> list[Triplet]:
 
 def read_vimeo90k(path: Path) -> list[Triplet]:
     """Vimeo-90K triplets: ``sequences/<a>/<b>/{im1,im2,im3}.png`` listed in ``tri_testlist.txt``."""
-    listing = path / "tri_testlist.txt"
+    return _read_vimeo_list(path, "tri_testlist.txt", _VIMEO_NAMES)
+
+
+def read_vimeo90k_septuplets(path: Path) -> list[Triplet]:
+    """Vimeo-90K septuplets, two-frame protocol: ``sequences/<a>/<b>/im1.png ... im7.png`` listed
+    in ``sep_testlist.txt``; each case predicts ``im4`` from ``im3`` and ``im5``."""
+    return _read_vimeo_list(path, "sep_testlist.txt", _SEPTUPLET_NAMES)
+
+
+def _read_vimeo_list(path: Path, list_name: str, names: tuple[str, str, str]) -> list[Triplet]:
+    listing = path / list_name
     if not listing.is_file():
-        raise InputError(f"{path}: not a Vimeo-90K folder, tri_testlist.txt is missing")
+        raise InputError(f"{path}: not a Vimeo-90K folder, {list_name} is missing")
     try:
         lines = listing.read_text().split()
     except (OSError, UnicodeDecodeError) as error:
@@ -135,7 +149,7 @@ def read_vimeo90k(path: Path) -> list[Triplet]:
     for entry in lines:
         entry = entry.strip().strip("/")
         folder = path / "sequences" / entry
-        files = [folder / n for n in _VIMEO_NAMES]
+        files = [folder / n for n in names]
         for p in files:
             if not p.is_file():
                 raise InputError(f"{p}: missing (listed in {listing.name} as {entry})")
@@ -191,6 +205,7 @@ READERS: dict[str, Callable[[Path], list[Triplet]]] = {
     "middlebury": read_middlebury,
     "ucf101": read_ucf101,
     "vimeo90k": read_vimeo90k,
+    "vimeo90k_septuplets": read_vimeo90k_septuplets,
     "davis": read_davis,
 }
 
@@ -236,10 +251,14 @@ def detect_layout(path: str | os.PathLike) -> str:
         and (parent / "other-gt-interp").is_dir()
     ):
         raise InputError(f"{path}: part of a Middlebury folder; pass its parent {parent}")
-    if path.resolve().name == "sequences" and (parent / "tri_testlist.txt").is_file():
+    if path.resolve().name == "sequences" and any(
+        (parent / name).is_file() for name in ("tri_testlist.txt", "sep_testlist.txt")
+    ):
         raise InputError(f"{path}: part of a Vimeo-90K folder; pass its parent {parent}")
     if (path / "tri_testlist.txt").is_file() and (path / "sequences").is_dir():
         return "vimeo90k"
+    if (path / "sep_testlist.txt").is_file() and (path / "sequences").is_dir():
+        return "vimeo90k_septuplets"
     if (path / "JPEGImages").is_dir():
         return "davis"
     if _has_named(path, _TRIPLET_NAMES):
@@ -261,7 +280,7 @@ def detect_layout(path: str | os.PathLike) -> str:
     raise InputError(
         f"{path}: no recognisable layout (expected <seq>/frame0.png,gt.png,frame1.png; "
         "Middlebury other-data/ + other-gt-interp/; UCF101 <id>/frame_00.png,frame_01_gt.png,"
-        "frame_02.png; Vimeo-90K sequences/ + tri_testlist.txt; or folders of numbered frames)"
+        "frame_02.png; Vimeo-90K sequences/ + tri_testlist.txt or sep_testlist.txt; or folders of numbered frames)"
     )
 
 

@@ -1,7 +1,7 @@
 """Preset directories in the KerasHub layout: ``config.json``, ``model.weights.h5``, ``metadata.json``.
 
 A preset is either a built-in name (an architecture in
-:mod:`keras_fi.models.fourier_interpolator_presets`, with trained weights when a directory of that
+:mod:`keras_fi.models.fourier_interpolator.presets`, with trained weights when a directory of that
 name ships in ``keras_fi/presets/``) or a local directory. ``hf://owner/repo`` handles are
 resolved only when the optional ``huggingface_hub`` package is installed.
 """
@@ -13,12 +13,13 @@ import json
 import os
 import shutil
 import tempfile
+from glob import escape as glob_escape
 from pathlib import Path
 
 import keras
 
 from keras_fi.errors import PresetError
-from keras_fi.models.fourier_interpolator_presets import ARCHITECTURES
+from keras_fi.models.fourier_interpolator.presets import ARCHITECTURES
 from keras_fi.version import __version__
 
 CONFIG_FILE = "config.json"
@@ -174,7 +175,8 @@ def save_preset(model, path, metadata: dict | None = None) -> None:
     """
     path = Path(path).expanduser().resolve()
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
+    _remove_stale_temporaries(path)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.keras-fi-{os.getpid()}-", dir=path.parent))
     try:
         serialized = keras.saving.serialize_keras_object(model)
         # A preset is an architecture + weights; how it was compiled is the user's business.
@@ -196,7 +198,11 @@ def save_preset(model, path, metadata: dict | None = None) -> None:
         with open(tmp / METADATA_FILE, "w") as file:
             json.dump(info, file, indent=2)
         if path.exists():
-            backup = Path(tempfile.mkdtemp(prefix=f".{path.name}.old.", dir=path.parent))
+            backup = Path(
+                tempfile.mkdtemp(
+                    prefix=f".{path.name}.keras-fi-{os.getpid()}-old-", dir=path.parent
+                )
+            )
             os.replace(path, backup / "old")
             os.replace(tmp, path)
             shutil.rmtree(backup, ignore_errors=True)
@@ -205,6 +211,21 @@ def save_preset(model, path, metadata: dict | None = None) -> None:
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _remove_stale_temporaries(path: Path) -> None:
+    """Delete the temporary folders of saves to ``path`` whose process was killed (SIGKILL)."""
+    prefix = f".{path.name}.keras-fi-"
+    for entry in path.parent.glob(f"{glob_escape(prefix)}*"):
+        pid = entry.name[len(prefix) :].split("-", 1)[0]
+        if not (entry.is_dir() and pid.isdigit()) or int(pid) == os.getpid():
+            continue
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            shutil.rmtree(entry, ignore_errors=True)
+        except OSError:
+            pass  # alive, someone else's
 
 
 def _download_hf(handle: str) -> Path:

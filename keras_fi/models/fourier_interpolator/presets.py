@@ -29,6 +29,24 @@ ARCHITECTURES = {
             "refine_presmooth": 1,
         },
     },
+    "cascade_small": {
+        "parameters": 575419,
+        "description": "Learned coarse-to-fine motion: a shared 4-level feature pyramid, 3-D FFC "
+        "blocks and a bilateral cost volume at 1/16 scale, residual flow updates at 1/8 and 1/4 "
+        "from warped features, a fusion residual; run at half the frames' resolution, frames "
+        "warped bicubically.",
+        "config": {
+            "motion": "cascade",
+            "encoder_filters": [16, 32, 48, 64],
+            "decoder_filters": [16, 32, 48, 64],
+            "num_blocks": 2,
+            "motion_levels": 3,
+            "correlation_radius": 3,
+            "fusion_filters": 16,
+            "scale": 0.5,
+            "warp_interpolation": "bicubic",
+        },
+    },
     "base": {
         "parameters": 984507,
         "description": "Base motion model: wider encoder/decoder and four FFC blocks.",

@@ -3,28 +3,34 @@
 from __future__ import annotations
 
 import keras
-import numpy as np
 from keras import ops
 
 from keras_fi.errors import InputError
 from keras_fi.layers import FFCResidualBlock3D, FlowRefinement, backward_warp
+from keras_fi.layers.resampling import downsample2x, upsample2x
 from keras_fi.layers.warping import INTERPOLATIONS
-from keras_fi.models.interpolator_layers import (
-    ConvStack,
-    downsample2x,
-    time_plane,
-    upsample2x,
+from keras_fi.models.fourier_interpolator.feature_extractor import FeatureExtractor
+from keras_fi.models.fourier_interpolator.fusion import Fusion
+from keras_fi.models.fourier_interpolator.inference import InferenceMixin
+from keras_fi.models.fourier_interpolator.layers import ConvStack, time_plane
+from keras_fi.models.fourier_interpolator.motion_estimator import (
+    CoarseToFineMotion,
+    upsample_flow_mask,
 )
+from keras_fi.models.fourier_interpolator.preset_io import PresetMixin
 
 # scale -> halvings of the frames before the network (``FourierInterpolator(scale=...)``).
 SCALE_LEVELS = {1.0: 0, 0.5: 1, 0.25: 2}
 
 # Each decoder head predicts: flow (time → frame0), flow (time → frame1), blend logit.
 _HEAD_CHANNELS = 5
+# ``motion`` values: how the network finds motion (True is the one-pass U-Net, kept for presets
+# saved before the cascade existed).
+MOTIONS = ("cascade", "unet", "none")
 
 
 @keras.saving.register_keras_serializable(package="keras_fi")
-class FourierInterpolator(keras.Model):
+class FourierInterpolator(InferenceMixin, PresetMixin, keras.Model):
     """Video frame interpolation with 3-D Fourier convolutions.
 
     A shared-weight convolutional encoder turns each frame into a feature pyramid down to 1/2**L of
@@ -33,14 +39,22 @@ class FourierInterpolator(keras.Model):
     position sees both whole frames. A U-Net decoder climbs back up; at every scale it receives the
     encoder skips and the input frames downsampled to that scale (an image pyramid, as in FILM).
 
-    Two output heads:
-    - ``motion=True`` (the shipped presets): each decoder scale refines a bidirectional flow from the
-      target time to both frames and a blend logit; the full-resolution frames are backward-warped
-      with the upsampled flows, blended, and a residual corrects the rest. Motion that a
-      convolution cannot synthesise is moved by the warp.
-    - ``motion=False`` (the notebook's direct synthesis): a residual over the linear blend
-      ``(1 - time) * frame0 + time * frame1``.
-    Both heads are zero-initialised, so the untrained model outputs the linear blend.
+    Three ways to find motion (``motion``):
+    - ``"cascade"``: learned coarse-to-fine motion (:class:`CoarseToFineMotion`). The shared
+      :class:`FeatureExtractor` pyramid of both frames goes to the coarsest level, where 3-D FFC
+      blocks (and optionally a bilateral cost volume) give a first estimate of the flows from the
+      target time to both frames and of a blend logit; every finer level warps its features and
+      frames by the estimate so far and predicts a residual update (RIFE's IFBlocks, FILM's flow
+      pyramid). :class:`Fusion` predicts a residual image from the warped finest features. Here
+      ``encoder_filters`` are the pyramid's channels and ``decoder_filters`` the widths of the
+      update blocks.
+    - ``"unet"`` (also ``True``, the first shipped presets): the features of both frames meet at
+      the bottom of a U-Net; each decoder scale refines the flows and blend logit in one pass up.
+    - ``"none"`` (also ``False``, the notebook's direct synthesis): a residual over the linear
+      blend ``(1 - time) * frame0 + time * frame1``.
+    With motion, the full-resolution frames are backward-warped with the upsampled flows, blended,
+    and a residual corrects the rest. All heads are zero-initialised, so the untrained model
+    outputs the linear blend.
 
     Inputs are a dict ``{"frame0", "frame1", "time"}``: frames (batch, height, width, 3) float in
     [0, 1] of any size (padded internally by reflection to a multiple of ``2 ** (L + 1)`` and
@@ -53,7 +67,14 @@ class FourierInterpolator(keras.Model):
         ratio_global: fraction of the bottom channels on the spectral path.
         use_quadrant: add the quadrant Fourier branch.
         normalization: normalization inside the FFC blocks (``None``, ``"batch"``, ...).
-        motion: use the flow + blend head (see above).
+        motion: ``"cascade"``, ``"unet"`` (``True``) or ``"none"`` (``False``); see above.
+        motion_levels: with ``"cascade"``, how many pyramid levels (from the coarsest) estimate
+            motion; the flows come out at level ``len(encoder_filters) - motion_levels``.
+        correlation_radius: with ``"cascade"``, radius of the bilateral cost volume at the
+            coarsest level (0: none).
+        context_blocks: with ``"cascade"``, finer levels that also mix their warped features
+            with a 3-D FFC block.
+        fusion_filters: with ``"cascade"``, width of the :class:`Fusion` convolutions.
         activation: activation of the convolutions.
         refine_iterations: with ``motion``, refine the final full-resolution flows photometrically
             (:class:`~keras_fi.layers.FlowRefinement`, no weights): this many Lucas-Kanade steps
@@ -92,7 +113,7 @@ class FourierInterpolator(keras.Model):
         ratio_global: float = 0.75,
         use_quadrant: bool = True,
         normalization: str | None = None,
-        motion: bool = True,
+        motion: bool | str = True,
         activation: str = "leaky_relu",
         refine_iterations: int = 0,
         refine_levels: int = 2,
@@ -101,6 +122,10 @@ class FourierInterpolator(keras.Model):
         refine_median: int = 0,
         warp_interpolation: str = "bilinear",
         refine_presmooth: int = 0,
+        motion_levels: int = 3,
+        correlation_radius: int = 0,
+        context_blocks: int = 0,
+        fusion_filters: int = 16,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -114,7 +139,18 @@ class FourierInterpolator(keras.Model):
         self.ratio_global = ratio_global
         self.use_quadrant = use_quadrant
         self.normalization = normalization
+        if motion is True:
+            motion = "unet"
+        elif motion is False or motion is None:
+            motion = "none"
+        if motion not in MOTIONS:
+            raise ValueError(f"motion must be one of {MOTIONS} (or True/False), got {motion!r}")
         self.motion = motion
+        self.has_motion = motion != "none"
+        self.motion_levels = int(motion_levels)
+        self.correlation_radius = int(correlation_radius)
+        self.context_blocks = int(context_blocks)
+        self.fusion_filters = int(fusion_filters)
         self.activation = activation
         self.refine_iterations = int(refine_iterations)
         self.refine_levels = int(refine_levels)
@@ -126,8 +162,8 @@ class FourierInterpolator(keras.Model):
                 f"warp_interpolation must be one of {INTERPOLATIONS}, got {warp_interpolation!r}"
             )
         self.warp_interpolation = warp_interpolation
-        if self.refine_iterations and not motion:
-            raise ValueError("refine_iterations needs motion=True (a model that predicts flow).")
+        if self.refine_iterations and not self.has_motion:
+            raise ValueError("refine_iterations needs a model with motion (motion='cascade').")
         scale_levels = SCALE_LEVELS.get(float(scale))
         if scale_levels is None:
             raise ValueError(f"scale must be 1, 0.5 or 0.25 (got {scale!r}).")
@@ -141,6 +177,47 @@ class FourierInterpolator(keras.Model):
         self.flow_loss_weight = 0.0
 
         policy = self.dtype_policy
+        self.refinement = (
+            FlowRefinement(
+                iterations=self.refine_iterations,
+                levels=self.refine_levels,
+                window=self.refine_window,
+                median=self.refine_median,
+                presmooth=self.refine_presmooth,
+                dtype=policy,
+                name="flow_refinement",
+            )
+            if self.refine_iterations
+            else None
+        )
+        if motion == "cascade":
+            self.feature_extractor = FeatureExtractor(
+                self.encoder_filters, activation=activation, dtype=policy, name="feature_extractor"
+            )
+            self.motion_estimator = CoarseToFineMotion(
+                feature_channels=self.encoder_filters,
+                filters=self.decoder_filters,
+                motion_levels=self.motion_levels,
+                num_blocks=num_blocks,
+                context_blocks=self.context_blocks,
+                correlation_radius=self.correlation_radius,
+                ratio_global=ratio_global,
+                use_quadrant=use_quadrant,
+                normalization=normalization,
+                activation=activation,
+                dtype=policy,
+                name="motion_estimator",
+            )
+            self.fusion = Fusion(
+                self.fusion_filters, activation=activation, dtype=policy, name="fusion"
+            )
+            return
+        self._build_unet_children(activation, policy)
+
+    def _build_unet_children(self, activation, policy):
+        """The children of ``motion="unet"`` / ``"none"``, under the attribute names that the
+        weights saved by earlier releases use."""
+        motion = self.has_motion
         self.encoder = [
             ConvStack(f, strides=2, activation=activation, dtype=policy, name=f"encoder{i + 1}")
             for i, f in enumerate(self.encoder_filters)
@@ -149,14 +226,14 @@ class FourierInterpolator(keras.Model):
         self.blocks = [
             FFCResidualBlock3D(
                 bottom,
-                ratio_global=ratio_global,
-                use_quadrant=use_quadrant,
-                normalization=normalization,
+                ratio_global=self.ratio_global,
+                use_quadrant=self.use_quadrant,
+                normalization=self.normalization,
                 activation="relu",
                 dtype=policy,
                 name=f"ffc_block{i + 1}",
             )
-            for i in range(num_blocks)
+            for i in range(self.num_blocks)
         ]
         self.decoder = [
             ConvStack(f, activation=activation, dtype=policy, name=f"decoder{i + 1}")
@@ -178,19 +255,6 @@ class FourierInterpolator(keras.Model):
             if motion
             else []
         )
-        self.refinement = (
-            FlowRefinement(
-                iterations=self.refine_iterations,
-                levels=self.refine_levels,
-                window=self.refine_window,
-                median=self.refine_median,
-                presmooth=self.refine_presmooth,
-                dtype=policy,
-                name="flow_refinement",
-            )
-            if self.refine_iterations
-            else None
-        )
         # Residual at full resolution from the 1/2-scale decoder: 3 channels × 2×2 sub-pixels.
         self.residual = keras.layers.Conv2D(
             12, 3, padding="same", kernel_initializer="zeros", dtype=policy, name="residual"
@@ -202,6 +266,14 @@ class FourierInterpolator(keras.Model):
         if self.built:
             return
         size = 4 * self.size_multiple  # any multiple works: weights do not depend on it
+        if self.refinement is not None:
+            self.refinement.build()
+        if self.motion == "cascade":
+            self.feature_extractor.build((None, size, size, 3))
+            self.motion_estimator.build()
+            self.fusion.build((None, size // 2, size // 2, self.encoder_filters[0]))
+            self.built = True
+            return
         shape = (None, size, size, 3)
         for encoder in self.encoder:
             encoder.build(shape)
@@ -216,12 +288,10 @@ class FourierInterpolator(keras.Model):
             stage_shape = (None, level_size, level_size, channels)
             self.decoder[index].build(stage_shape)
             out_shape = (None, level_size, level_size, self.decoder_filters[index])
-            if self.motion:
+            if self.has_motion:
                 self.heads[index].build(out_shape)
             previous = self.decoder_filters[index]
         self.residual.build((None, size // 2, size // 2, self.decoder_filters[0]))
-        if self.refinement is not None:
-            self.refinement.build()
         self.built = True
 
     def _decoder_input_channels(self, index, previous):
@@ -230,7 +300,7 @@ class FourierInterpolator(keras.Model):
         if previous is None:  # bottom: both frames' FFC features
             return channels + 2 * self.encoder_filters[-1]
         channels += previous + 2 * self.encoder_filters[index]
-        if self.motion:
+        if self.has_motion:
             channels += _HEAD_CHANNELS + 2 * 3  # flow/blend so far + the warped frames
         return channels
 
@@ -247,55 +317,15 @@ class FourierInterpolator(keras.Model):
         for _ in range(self.scale_levels):
             net0, net1 = downsample2x(net0), downsample2x(net1)
 
-        # Encoder, weights shared by both frames: run them as one batch.
-        both = ops.concatenate([net0, net1], axis=0) * 2.0 - 1.0
-        skips = []
-        x = both
-        for encoder in self.encoder:
-            x = encoder(x)
-            skips.append(x)
-        pyramid0, pyramid1 = [net0], [net1]
-        for _ in range(self.levels):
-            pyramid0.append(downsample2x(pyramid0[-1]))
-            pyramid1.append(downsample2x(pyramid1[-1]))
-
-        # Bottom: (batch, time=2, h, w, c) through the 3-D FFC blocks.
-        feat0, feat1 = ops.split(x, 2, axis=0)
-        stacked = ops.stack([feat0, feat1], axis=1)
-        for block in self.blocks:
-            stacked = block(stacked, training=training)
-        bottom = ops.concatenate([stacked[:, 0], stacked[:, 1]], axis=-1)
-
-        features = None
-        flow_mask = None
-        for index in reversed(range(self.levels)):
-            image0, image1 = pyramid0[index + 1], pyramid1[index + 1]
-            if features is None:
-                parts = [bottom]
-            else:
-                features = upsample2x(features)
-                skip0, skip1 = ops.split(skips[index], 2, axis=0)
-                parts = [features]
-                if self.motion:
-                    flow_mask = _upsample_flow(flow_mask)
-                    flow0, flow1 = flow_mask[..., 0:2], flow_mask[..., 2:4]
-                    skip0, skip1 = backward_warp(skip0, flow0), backward_warp(skip1, flow1)
-                    parts.extend(
-                        [flow_mask, backward_warp(image0, flow0), backward_warp(image1, flow1)]
-                    )
-                parts.extend([skip0, skip1])
-            parts.extend([image0, image1, time_plane(time, image0)])
-            features = self.decoder[index](ops.concatenate(parts, axis=-1))
-            if self.motion:
-                delta = self.heads[index](features)
-                flow_mask = delta if flow_mask is None else flow_mask + delta
-
-        residual = ops.depth_to_space(self.residual(features), 2)
+        if self.motion == "cascade":
+            flow_mask, residual, flow_level = self._cascade(net0, net1, time, training)
+        else:
+            flow_mask, residual, flow_level = self._unet(net0, net1, time, training)
         for _ in range(self.scale_levels):
             residual = upsample2x(residual)
-        if self.motion:
-            for _ in range(1 + self.scale_levels):
-                flow_mask = _upsample_flow(flow_mask)
+        if self.has_motion:
+            for _ in range(flow_level + self.scale_levels):
+                flow_mask = upsample_flow_mask(flow_mask)
             flow0, flow1 = flow_mask[..., 0:2], flow_mask[..., 2:4]
             if self.refinement is not None:
                 flow0, flow1 = self.refinement(frame0, frame1, flow0, flow1, time)
@@ -314,6 +344,74 @@ class FourierInterpolator(keras.Model):
         output = base + ops.cast(residual, base.dtype)
         output = output[:, :height, :width]
         return ops.cast(output, "float32")
+
+    def _pyramids(self, net0, net1):
+        """The frames average-pooled to each pyramid level (index i: 1/2**(i + 1))."""
+        pyramid0, pyramid1 = [], []
+        for _ in range(self.levels):
+            net0, net1 = downsample2x(net0), downsample2x(net1)
+            pyramid0.append(net0)
+            pyramid1.append(net1)
+        return pyramid0, pyramid1
+
+    def _cascade(self, net0, net1, time, training):
+        """Learned coarse-to-fine motion; returns (flow/blend map, residual at the network's
+        resolution, halvings between the two)."""
+        # Weights shared by both frames: run them as one batch.
+        features = self.feature_extractor(ops.concatenate([net0, net1], axis=0) * 2.0 - 1.0)
+        pyramid0, pyramid1 = self._pyramids(net0, net1)
+        flow_mask, _ = self.motion_estimator(features, pyramid0, pyramid1, time, training=training)
+        level = self.motion_estimator.output_level
+        fine_flow_mask = flow_mask
+        for _ in range(level):
+            fine_flow_mask = upsample_flow_mask(fine_flow_mask)
+        residual = self.fusion(features[0], pyramid0[0], pyramid1[0], fine_flow_mask)
+        return flow_mask, residual, level + 1
+
+    def _unet(self, net0, net1, time, training):
+        """The one-pass U-Net (``motion="unet"`` / ``"none"``); returns as :meth:`_cascade`."""
+        # Encoder, weights shared by both frames: run them as one batch.
+        both = ops.concatenate([net0, net1], axis=0) * 2.0 - 1.0
+        skips = []
+        x = both
+        for encoder in self.encoder:
+            x = encoder(x)
+            skips.append(x)
+        pyramid0, pyramid1 = self._pyramids(net0, net1)
+
+        # Bottom: (batch, time=2, h, w, c) through the 3-D FFC blocks.
+        feat0, feat1 = ops.split(x, 2, axis=0)
+        stacked = ops.stack([feat0, feat1], axis=1)
+        for block in self.blocks:
+            stacked = block(stacked, training=training)
+        bottom = ops.concatenate([stacked[:, 0], stacked[:, 1]], axis=-1)
+
+        features = None
+        flow_mask = None
+        for index in reversed(range(self.levels)):
+            image0, image1 = pyramid0[index], pyramid1[index]
+            if features is None:
+                parts = [bottom]
+            else:
+                features = upsample2x(features)
+                skip0, skip1 = ops.split(skips[index], 2, axis=0)
+                parts = [features]
+                if self.has_motion:
+                    flow_mask = upsample_flow_mask(flow_mask)
+                    flow0, flow1 = flow_mask[..., 0:2], flow_mask[..., 2:4]
+                    skip0, skip1 = backward_warp(skip0, flow0), backward_warp(skip1, flow1)
+                    parts.extend(
+                        [flow_mask, backward_warp(image0, flow0), backward_warp(image1, flow1)]
+                    )
+                parts.extend([skip0, skip1])
+            parts.extend([image0, image1, time_plane(time, image0)])
+            features = self.decoder[index](ops.concatenate(parts, axis=-1))
+            if self.has_motion:
+                delta = self.heads[index](features)
+                flow_mask = delta if flow_mask is None else flow_mask + delta
+
+        residual = ops.depth_to_space(self.residual(features), 2)
+        return flow_mask, residual, 1
 
     def _flow_loss(self, flow, inputs):
         """``flow_loss_weight`` × mean absolute error (pixels) of the full-resolution flows.
@@ -385,8 +483,8 @@ class FourierInterpolator(keras.Model):
         """
         if flow_loss_weight < 0:
             raise ValueError(f"flow_loss_weight must be >= 0, got {flow_loss_weight}")
-        if flow_loss_weight and not self.motion:
-            raise ValueError("flow_loss_weight needs motion=True (a model that predicts flow).")
+        if flow_loss_weight and not self.has_motion:
+            raise ValueError("flow_loss_weight needs a model with motion (motion='cascade').")
         self.flow_loss_weight = float(flow_loss_weight)
         from keras_fi.losses import MSSSIML1
         from keras_fi.metrics import PSNR, SSIM
@@ -401,70 +499,6 @@ class FourierInterpolator(keras.Model):
         if metrics is None:
             metrics = [PSNR(name="psnr"), SSIM(name="ssim")]
         super().compile(optimizer=optimizer, loss=loss, metrics=metrics, **kwargs)
-
-    # ------------------------------------------------------------------ inference
-    def interpolate_batch(self, frame0, frame1, time) -> np.ndarray:
-        """Low-level inference: float32 (B, H, W, 3) in [0, 1] and time (B,) → float32 (B, H, W, 3).
-
-        Goes through ``predict_on_batch``, whose compiled function is cached per input shape.
-        """
-        frame0 = np.asarray(frame0, dtype="float32")
-        frame1 = np.asarray(frame1, dtype="float32")
-        time = np.asarray(time, dtype="float32").reshape(-1)
-        if time.shape[0] == 1 and frame0.shape[0] != 1:
-            time = np.repeat(time, frame0.shape[0])
-        output = self.predict_on_batch({"frame0": frame0, "frame1": frame1, "time": time})
-        return np.clip(np.asarray(output, dtype="float32"), 0.0, 1.0)
-
-    def interpolate(self, frame0, frame1, time=0.5, two_pass: bool = False):
-        """Interpolates between numpy frames.
-
-        Args:
-            frame0, frame1: (H, W, 3) or (B, H, W, 3) arrays, uint8 or float in [0, 1].
-            time: a float in [0, 1], or a list of floats: one output frame per value, stacked on a
-                new leading axis.
-            two_pass: also run the swapped pair (frame1, frame0, 1 - time) and average both, the
-                order-symmetric prediction (twice the compute).
-
-        Returns:
-            Frames with the dtype and shape of ``frame0`` (with a leading axis per time value when
-            ``time`` is a list).
-        """
-        frame0 = np.asarray(frame0)
-        frame1 = np.asarray(frame1)
-        validate_frames(frame0, frame1)
-        dtype = frame0.dtype
-        single = frame0.ndim == 3
-        f0 = _to_float(frame0[None] if single else frame0)
-        f1 = _to_float(frame1[None] if single else frame1)
-        times = np.atleast_1d(np.asarray(time, dtype="float32"))
-        if times.ndim != 1 or np.any(~np.isfinite(times)) or np.any((times < 0) | (times > 1)):
-            raise InputError(f"time must be a number or a list of numbers in [0, 1], got {time!r}.")
-        outputs = []
-        for value in times:
-            t = np.full((f0.shape[0],), value, dtype="float32")
-            out = self.interpolate_batch(f0, f1, t)
-            if two_pass:
-                out = 0.5 * (out + self.interpolate_batch(f1, f0, 1.0 - t))
-            out = _from_float(out, dtype)
-            outputs.append(out[0] if single else out)
-        if np.ndim(time) == 0:
-            return outputs[0]
-        return np.stack(outputs, axis=0)
-
-    # ------------------------------------------------------------------ presets
-    @classmethod
-    def from_preset(cls, preset: str, load_weights: bool = True, **kwargs) -> FourierInterpolator:
-        """Builds a model from a built-in preset name or a preset directory."""
-        from keras_fi.models.preset_utils import load_preset
-
-        return load_preset(cls, preset, load_weights=load_weights, **kwargs)
-
-    def save_to_preset(self, path, metadata: dict | None = None) -> None:
-        """Writes ``config.json``, ``model.weights.h5`` and ``metadata.json`` to ``path``."""
-        from keras_fi.models.preset_utils import save_preset
-
-        save_preset(self, path, metadata=metadata)
 
     def get_config(self):
         return {
@@ -486,6 +520,10 @@ class FourierInterpolator(keras.Model):
             "refine_median": self.refine_median,
             "warp_interpolation": self.warp_interpolation,
             "refine_presmooth": self.refine_presmooth,
+            "motion_levels": self.motion_levels,
+            "correlation_radius": self.correlation_radius,
+            "context_blocks": self.context_blocks,
+            "fusion_filters": self.fusion_filters,
         }
 
     @classmethod
@@ -501,41 +539,3 @@ def _reflect_indices(size, pad):
     period = 2 * (size - 1)
     index = ops.arange(size + pad) % period
     return ops.where(index < size, index, period - index)
-
-
-def _upsample_flow(flow_mask):
-    """×2 upsampling of (flow0, flow1, blend logit): flows double with the resolution."""
-    scale = ops.convert_to_tensor([2.0, 2.0, 2.0, 2.0, 1.0], dtype=flow_mask.dtype)
-    return upsample2x(flow_mask) * scale
-
-
-def validate_frames(frame0: np.ndarray, frame1: np.ndarray) -> None:
-    """Raises :class:`InputError` unless both are matching (H, W, 3) or (B, H, W, 3) arrays."""
-    for name, frame in (("frame0", frame0), ("frame1", frame1)):
-        if frame.ndim not in (3, 4) or frame.shape[-1] != 3:
-            raise InputError(
-                f"{name} must be an RGB array of shape (H, W, 3) or (B, H, W, 3), got {frame.shape}."
-            )
-        if not (np.issubdtype(frame.dtype, np.integer) or np.issubdtype(frame.dtype, np.floating)):
-            raise InputError(f"{name} must be uint8 or float, got dtype {frame.dtype}.")
-    if frame0.shape != frame1.shape:
-        raise InputError(
-            f"frame0 and frame1 must have the same shape, got {frame0.shape} and {frame1.shape}."
-        )
-    if min(frame0.shape[-3:-1]) < 2:
-        raise InputError(f"frames must be at least 2×2 pixels, got {frame0.shape[-3:-1]}.")
-
-
-def _to_float(frames: np.ndarray) -> np.ndarray:
-    if frames.dtype == np.uint8:
-        return frames.astype("float32") / 255.0
-    if np.issubdtype(frames.dtype, np.integer):
-        return frames.astype("float32") / float(np.iinfo(frames.dtype).max)
-    return frames.astype("float32")
-
-
-def _from_float(frames: np.ndarray, dtype) -> np.ndarray:
-    if np.issubdtype(dtype, np.integer):
-        peak = float(np.iinfo(dtype).max)
-        return np.clip(np.floor(frames * peak + 0.5), 0, peak).astype(dtype)
-    return frames.astype(dtype)

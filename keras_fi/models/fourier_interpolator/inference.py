@@ -1,0 +1,93 @@
+"""The numpy / uint8 inference API of the interpolator, apart from the network's ``call``."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from keras_fi.errors import InputError
+
+
+class InferenceMixin:
+    """``interpolate`` and ``interpolate_batch`` for a Keras model that takes
+    ``{"frame0", "frame1", "time"}`` float frames in [0, 1] and returns the frame at ``time``."""
+
+    def interpolate_batch(self, frame0, frame1, time) -> np.ndarray:
+        """Low-level inference: float32 (B, H, W, 3) in [0, 1] and time (B,) → float32 (B, H, W, 3).
+
+        Goes through ``predict_on_batch``, whose compiled function is cached per input shape.
+        """
+        frame0 = np.asarray(frame0, dtype="float32")
+        frame1 = np.asarray(frame1, dtype="float32")
+        time = np.asarray(time, dtype="float32").reshape(-1)
+        if time.shape[0] == 1 and frame0.shape[0] != 1:
+            time = np.repeat(time, frame0.shape[0])
+        output = self.predict_on_batch({"frame0": frame0, "frame1": frame1, "time": time})
+        return np.clip(np.asarray(output, dtype="float32"), 0.0, 1.0)
+
+    def interpolate(self, frame0, frame1, time=0.5, two_pass: bool = False):
+        """Interpolates between numpy frames.
+
+        Args:
+            frame0, frame1: (H, W, 3) or (B, H, W, 3) arrays, uint8 or float in [0, 1].
+            time: a float in [0, 1], or a list of floats: one output frame per value, stacked on a
+                new leading axis.
+            two_pass: also run the swapped pair (frame1, frame0, 1 - time) and average both, the
+                order-symmetric prediction (twice the compute).
+
+        Returns:
+            Frames with the dtype and shape of ``frame0`` (with a leading axis per time value when
+            ``time`` is a list).
+        """
+        frame0 = np.asarray(frame0)
+        frame1 = np.asarray(frame1)
+        validate_frames(frame0, frame1)
+        dtype = frame0.dtype
+        single = frame0.ndim == 3
+        f0 = _to_float(frame0[None] if single else frame0)
+        f1 = _to_float(frame1[None] if single else frame1)
+        times = np.atleast_1d(np.asarray(time, dtype="float32"))
+        if times.ndim != 1 or np.any(~np.isfinite(times)) or np.any((times < 0) | (times > 1)):
+            raise InputError(f"time must be a number or a list of numbers in [0, 1], got {time!r}.")
+        outputs = []
+        for value in times:
+            t = np.full((f0.shape[0],), value, dtype="float32")
+            out = self.interpolate_batch(f0, f1, t)
+            if two_pass:
+                out = 0.5 * (out + self.interpolate_batch(f1, f0, 1.0 - t))
+            out = _from_float(out, dtype)
+            outputs.append(out[0] if single else out)
+        if np.ndim(time) == 0:
+            return outputs[0]
+        return np.stack(outputs, axis=0)
+
+
+def validate_frames(frame0: np.ndarray, frame1: np.ndarray) -> None:
+    """Raises :class:`InputError` unless both are matching (H, W, 3) or (B, H, W, 3) arrays."""
+    for name, frame in (("frame0", frame0), ("frame1", frame1)):
+        if frame.ndim not in (3, 4) or frame.shape[-1] != 3:
+            raise InputError(
+                f"{name} must be an RGB array of shape (H, W, 3) or (B, H, W, 3), got {frame.shape}."
+            )
+        if not (np.issubdtype(frame.dtype, np.integer) or np.issubdtype(frame.dtype, np.floating)):
+            raise InputError(f"{name} must be uint8 or float, got dtype {frame.dtype}.")
+    if frame0.shape != frame1.shape:
+        raise InputError(
+            f"frame0 and frame1 must have the same shape, got {frame0.shape} and {frame1.shape}."
+        )
+    if min(frame0.shape[-3:-1]) < 2:
+        raise InputError(f"frames must be at least 2×2 pixels, got {frame0.shape[-3:-1]}.")
+
+
+def _to_float(frames: np.ndarray) -> np.ndarray:
+    if frames.dtype == np.uint8:
+        return frames.astype("float32") / 255.0
+    if np.issubdtype(frames.dtype, np.integer):
+        return frames.astype("float32") / float(np.iinfo(frames.dtype).max)
+    return frames.astype("float32")
+
+
+def _from_float(frames: np.ndarray, dtype) -> np.ndarray:
+    if np.issubdtype(dtype, np.integer):
+        peak = float(np.iinfo(dtype).max)
+        return np.clip(np.floor(frames * peak + 0.5), 0, peak).astype(dtype)
+    return frames.astype(dtype)

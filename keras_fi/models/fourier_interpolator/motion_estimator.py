@@ -1,0 +1,250 @@
+"""Coarse-to-fine motion: 3-D FFC context and a cost volume at the coarsest scale, then one
+residual update per finer scale from the frames and features warped by the motion so far."""
+
+from __future__ import annotations
+
+import keras
+from keras import ops
+
+from keras_fi.layers import FFCResidualBlock3D, backward_warp
+from keras_fi.layers.resampling import upsample2x
+from keras_fi.models.fourier_interpolator.layers import ConvStack, time_plane
+
+# Flow to frame0 (dx, dy), flow to frame1 (dx, dy), blend logit.
+FLOW_MASK_CHANNELS = 5
+
+
+def bilateral_correlation(features0, features1, radius: int):
+    """Cost volume centred on the target time: ``<f0(x - d), f1(x + d)>`` for ``|d| <= radius``.
+
+    A pixel at ``x`` in the middle frame that moved by ``2 d`` between the frames sits at
+    ``x - d`` in frame0 and ``x + d`` in frame1, so the channel of ``d`` peaks there (the
+    bilateral cost volume of BMBC, Park et al. 2020). Features are L2-normalised over channels
+    first, so each entry is a cosine similarity in [-1, 1]. Outside the frame the features are 0.
+
+    Args:
+        features0, features1: (batch, height, width, channels).
+        radius: largest displacement per axis, in pixels of this scale.
+
+    Returns:
+        (batch, height, width, (2 * radius + 1) ** 2), displacements in row-major (dy, dx) order.
+
+    Example:
+    >>> f = keras.random.normal((1, 8, 8, 4), seed=1)
+    >>> cost = bilateral_correlation(f, f, radius=1)
+    >>> tuple(cost.shape), round(float(keras.ops.max(cost[..., 4])), 4)
+    ((1, 8, 8, 9), 1.0)
+    """
+    features0 = features0 / (ops.sqrt(ops.sum(ops.square(features0), -1, keepdims=True)) + 1e-6)
+    features1 = features1 / (ops.sqrt(ops.sum(ops.square(features1), -1, keepdims=True)) + 1e-6)
+    pad = [[0, 0], [radius, radius], [radius, radius], [0, 0]]
+    padded0 = ops.pad(features0, pad)
+    padded1 = ops.pad(features1, pad)
+
+    def window(padded, dy, dx):
+        # Rows radius + dy .. radius + dy + height of the padded map, written with static bounds
+        # so that frame sizes known only at run time work too.
+        top, left = radius + dy, radius + dx
+        bottom, right = radius - dy, radius - dx
+        return padded[:, top : (-bottom or None), left : (-right or None)]
+
+    costs = []
+    for dy in range(-radius, radius + 1):
+        for dx in range(-radius, radius + 1):
+            product = window(padded0, -dy, -dx) * window(padded1, dy, dx)
+            costs.append(ops.sum(product, axis=-1))
+    return ops.stack(costs, axis=-1)
+
+
+def upsample_flow_mask(flow_mask):
+    """×2 upsampling of (flow0, flow1, blend logit): flows double with the resolution."""
+    scale = ops.convert_to_tensor([2.0, 2.0, 2.0, 2.0, 1.0], dtype=flow_mask.dtype)
+    return upsample2x(flow_mask) * scale
+
+
+@keras.saving.register_keras_serializable(package="keras_fi")
+class CoarseToFineMotion(keras.layers.Layer):
+    """Estimates the flows from the target time to both frames, coarse to fine.
+
+    At the coarsest pyramid level both frames' features are stacked on a time axis and mixed by
+    residual 3-D FFC blocks (FFT over time, height and width: every position sees both whole
+    frames); with ``correlation_radius`` a bilateral cost volume adds explicit matching for large
+    motion. A block of convolutions predicts the flows and a blend logit. At each finer level the
+    features and frames of that level are backward-warped by the upsampled estimate, so what is
+    left to find is small, and another block predicts a residual update, as RIFE's IFBlocks and
+    FILM's flow pyramid do. The first ``context_blocks`` finer levels also pass the warped
+    features through a 3-D FFC block: once aligned, their FFT over time separates what agrees
+    (the sum) from the residual motion (the difference).
+
+    The output heads are zero-initialised: untrained, the flows are 0 and the blend is the
+    linear one.
+
+    Args:
+        feature_channels: channels of the feature pyramid per level, finest first.
+        filters: width of the update block per level, finest first (same length).
+        motion_levels: how many levels, from the coarsest, estimate motion; the result is at
+            level ``len(feature_channels) - motion_levels``.
+        num_blocks: residual 3-D FFC blocks at the coarsest level.
+        context_blocks: finer levels (from the coarsest up) with one 3-D FFC block each.
+        correlation_radius: radius of the cost volume at the coarsest level (0: none).
+        ratio_global, use_quadrant, normalization: of the FFC blocks.
+        activation: of the update blocks.
+    """
+
+    def __init__(
+        self,
+        feature_channels=(16, 32, 64),
+        filters=(16, 32, 64),
+        motion_levels: int = 3,
+        num_blocks: int = 2,
+        context_blocks: int = 0,
+        correlation_radius: int = 0,
+        ratio_global: float = 0.75,
+        use_quadrant: bool = True,
+        normalization: str | None = None,
+        activation: str = "leaky_relu",
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        self.feature_channels = tuple(int(c) for c in feature_channels)
+        self.filters = tuple(int(f) for f in filters)
+        depth = len(self.feature_channels)
+        if len(self.filters) != depth:
+            raise ValueError("filters needs one width per feature level.")
+        if not 1 <= motion_levels <= depth:
+            raise ValueError(f"motion_levels must be in [1, {depth}], got {motion_levels}.")
+        if not 0 <= context_blocks < motion_levels:
+            raise ValueError(f"context_blocks must be in [0, {motion_levels - 1}].")
+        self.motion_levels = int(motion_levels)
+        self.num_blocks = int(num_blocks)
+        self.context_blocks = int(context_blocks)
+        self.correlation_radius = int(correlation_radius)
+        self.ratio_global = ratio_global
+        self.use_quadrant = use_quadrant
+        self.normalization = normalization
+        self.activation = activation
+        # Pyramid levels that estimate motion, coarsest first.
+        self.level_indices = list(range(depth - 1, depth - 1 - self.motion_levels, -1))
+        policy = self.dtype_policy
+        ffc = dict(
+            ratio_global=ratio_global,
+            use_quadrant=use_quadrant,
+            normalization=normalization,
+            activation="relu",
+            dtype=policy,
+        )
+        self.context = [
+            FFCResidualBlock3D(self.feature_channels[-1], name=f"context{i + 1}", **ffc)
+            for i in range(self.num_blocks)
+        ]
+        self.fine_context = [
+            FFCResidualBlock3D(
+                self.feature_channels[index], name=f"fine_context_level{index + 1}", **ffc
+            )
+            for index in self.level_indices[1 : 1 + self.context_blocks]
+        ]
+        self.updates = [
+            ConvStack(
+                self.filters[index],
+                num_convs=3,
+                activation=activation,
+                dtype=policy,
+                name=f"update_level{index + 1}",
+            )
+            for index in self.level_indices
+        ]
+        self.heads = [
+            keras.layers.Conv2D(
+                FLOW_MASK_CHANNELS,
+                3,
+                padding="same",
+                kernel_initializer="zeros",
+                dtype=policy,
+                name=f"head_level{index + 1}",
+            )
+            for index in self.level_indices
+        ]
+
+    @property
+    def output_level(self) -> int:
+        """Pyramid level of the result: 1/2**(output_level + 1) of the network's input."""
+        return self.level_indices[-1]
+
+    def _input_channels(self, step: int) -> int:
+        index = self.level_indices[step]
+        channels = 2 * self.feature_channels[index] + 2 * 3 + 1  # features, frames, time
+        if step == 0:
+            return channels + (2 * self.correlation_radius + 1) ** 2 * (self.correlation_radius > 0)
+        previous = self.level_indices[step - 1]
+        return channels + FLOW_MASK_CHANNELS + self.filters[previous]
+
+    def build(self, features_shape=None, images0_shape=None, images1_shape=None, time_shape=None):
+        for step, index in enumerate(self.level_indices):
+            if step == 0:
+                for block in self.context:
+                    block.build((None, 2, 8, 8, self.feature_channels[index]))
+            elif step <= self.context_blocks:
+                self.fine_context[step - 1].build((None, 2, 8, 8, self.feature_channels[index]))
+            self.updates[step].build((None, 8, 8, self._input_channels(step)))
+            self.heads[step].build((None, 8, 8, self.filters[index]))
+
+    def call(self, features, images0, images1, time, training=None):
+        """Returns the flow/blend map (batch, h, w, 5) at ``output_level`` and the hidden state.
+
+        Args:
+            features: per level, (2 * batch, h_i, w_i, c_i): frame0's examples, then frame1's.
+            images0, images1: per level, the frames average-pooled to that level's size.
+            time: (batch, 1, 1, 1).
+        """
+        flow_mask = None
+        hidden = None
+        for step, index in enumerate(self.level_indices):
+            feature0, feature1 = ops.split(features[index], 2, axis=0)
+            image0, image1 = images0[index], images1[index]
+            if step == 0:
+                stacked = ops.stack([feature0, feature1], axis=1)  # (batch, time=2, h, w, c)
+                for block in self.context:
+                    stacked = block(stacked, training=training)
+                feature0, feature1 = stacked[:, 0], stacked[:, 1]
+                parts = [feature0, feature1]
+                if self.correlation_radius > 0:
+                    parts.append(bilateral_correlation(feature0, feature1, self.correlation_radius))
+                parts += [image0, image1]
+            else:
+                flow_mask = upsample_flow_mask(flow_mask)
+                hidden = upsample2x(hidden)
+                flow0, flow1 = flow_mask[..., 0:2], flow_mask[..., 2:4]
+                feature0 = backward_warp(feature0, flow0)
+                feature1 = backward_warp(feature1, flow1)
+                if step <= self.context_blocks:
+                    stacked = ops.stack([feature0, feature1], axis=1)
+                    stacked = self.fine_context[step - 1](stacked, training=training)
+                    feature0, feature1 = stacked[:, 0], stacked[:, 1]
+                parts = [
+                    feature0,
+                    feature1,
+                    backward_warp(image0, flow0),
+                    backward_warp(image1, flow1),
+                    flow_mask,
+                    hidden,
+                ]
+            parts.append(time_plane(time, image0))
+            hidden = self.updates[step](ops.concatenate(parts, axis=-1))
+            delta = self.heads[step](hidden)
+            flow_mask = delta if flow_mask is None else flow_mask + delta
+        return flow_mask, hidden
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "feature_channels": list(self.feature_channels),
+            "filters": list(self.filters),
+            "motion_levels": self.motion_levels,
+            "num_blocks": self.num_blocks,
+            "context_blocks": self.context_blocks,
+            "correlation_radius": self.correlation_radius,
+            "ratio_global": self.ratio_global,
+            "use_quadrant": self.use_quadrant,
+            "normalization": self.normalization,
+            "activation": self.activation,
+        }

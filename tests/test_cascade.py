@@ -1,0 +1,182 @@
+"""The learned coarse-to-fine motion model (``motion="cascade"``) and its parts."""
+
+import keras
+import numpy as np
+import pytest
+from backend_utils import gradients
+
+from keras_fi.layers import backward_warp
+from keras_fi.models import FourierInterpolator
+from keras_fi.models.fourier_interpolator import CoarseToFineMotion, bilateral_correlation
+
+TINY_CASCADE = dict(
+    motion="cascade",
+    encoder_filters=[8, 12, 16, 16],
+    decoder_filters=[8, 12, 16, 16],
+    num_blocks=1,
+    motion_levels=3,
+    correlation_radius=2,
+    fusion_filters=8,
+)
+
+
+def cascade(**kwargs):
+    model = FourierInterpolator(**{**TINY_CASCADE, **kwargs})
+    model.build()
+    return model
+
+
+def randomize(model, seed=3, scale=0.05):
+    """Small random values everywhere, so the zero-initialised heads do something."""
+    rng = np.random.default_rng(seed)
+    for variable in model.weights:
+        variable.assign(variable + rng.normal(0, scale, variable.shape).astype("float32"))
+
+
+def predict(model, frame0, frame1, time):
+    inputs = {"frame0": frame0, "frame1": frame1, "time": np.asarray(time, "float32")}
+    return np.asarray(model.predict_on_batch(inputs))
+
+
+def random_frames(shape, seed=0):
+    rng = np.random.default_rng(seed)
+    return rng.random(shape, dtype=np.float32), rng.random(shape, dtype=np.float32)
+
+
+def numpy_bilateral_correlation(f0, f1, radius):
+    f0 = f0 / (np.sqrt((f0**2).sum(-1, keepdims=True)) + 1e-6)
+    f1 = f1 / (np.sqrt((f1**2).sum(-1, keepdims=True)) + 1e-6)
+    batch, height, width, _ = f0.shape
+    out = np.zeros((batch, height, width, (2 * radius + 1) ** 2), np.float32)
+    k = 0
+    for dy in range(-radius, radius + 1):
+        for dx in range(-radius, radius + 1):
+            for y in range(height):
+                for x in range(width):
+                    y0, x0, y1, x1 = y - dy, x - dx, y + dy, x + dx
+                    if (
+                        0 <= y0 < height
+                        and 0 <= x0 < width
+                        and 0 <= y1 < height
+                        and 0 <= x1 < width
+                    ):
+                        out[:, y, x, k] = (f0[:, y0, x0] * f1[:, y1, x1]).sum(-1)
+            k += 1
+    return out
+
+
+@pytest.mark.multibackend
+def test_bilateral_correlation_matches_numpy_at_odd_sizes():
+    rng = np.random.default_rng(0)
+    f0 = rng.normal(size=(2, 7, 9, 5)).astype("float32")
+    f1 = rng.normal(size=(2, 7, 9, 5)).astype("float32")
+    got = keras.ops.convert_to_numpy(bilateral_correlation(f0, f1, radius=2))
+    np.testing.assert_allclose(got, numpy_bilateral_correlation(f0, f1, 2), atol=1e-5)
+
+
+def test_bilateral_correlation_peaks_at_half_the_motion():
+    """A pattern that moves 4 px right between the frames matches best at d = (0, +2)."""
+    rng = np.random.default_rng(1)
+    texture = rng.normal(size=(1, 16, 40, 6)).astype("float32")
+    f0, f1 = texture[:, :, 4:36], texture[:, :, 0:32]  # frame1 shows the texture 4 px right
+    cost = keras.ops.convert_to_numpy(bilateral_correlation(f0, f1, radius=3))
+    best = cost[0, 4:-4, 4:-4].mean(axis=(0, 1)).argmax()
+    dy, dx = divmod(int(best), 7)
+    # f0(x) = T(x + 4) and f1(x) = T(x): f0(x - d) = f1(x + d) where 4 - d = d.
+    assert (dy - 3, dx - 3) == (0, 2)
+
+
+@pytest.mark.multibackend
+def test_untrained_cascade_outputs_the_blend_at_odd_sizes():
+    model = cascade()
+    frame0, frame1 = random_frames((2, 37, 50, 3))
+    time = np.array([0.25, 0.5], "float32")
+    out = predict(model, frame0, frame1, time)
+    assert out.shape == (2, 37, 50, 3)
+    blend = (1 - time[:, None, None, None]) * frame0 + time[:, None, None, None] * frame1
+    assert np.max(np.abs(out - blend)) < 1e-3
+
+
+@pytest.mark.multibackend
+def test_gradients_reach_every_weight_of_the_cascade():
+    model = cascade()
+    randomize(model)
+    frame0, frame1 = random_frames((1, 64, 64, 3), seed=2)
+    inputs = {"frame0": frame0, "frame1": frame1, "time": np.array([0.4], "float32")}
+    grads = gradients(model, inputs)
+    paths = [w.path for w in model.trainable_weights]
+    missing = [p for p, g in zip(paths, grads) if g is None or not np.abs(g).max() > 0]
+    assert not missing, missing
+    assert any("motion_estimator" in p and "context" in p for p in paths)  # the 3-D FFC blocks
+    assert any("fusion" in p for p in paths)
+
+
+def test_a_coarsest_flow_reaches_full_resolution_scaled():
+    """A constant flow put in the coarsest head (1/16 scale) warps the full frames by 16x it.
+
+    Checks every upsampling between the coarsest motion level and the output: a wrong factor
+    (flows not doubled per level, or the network scale forgotten) moves the frames by the wrong
+    amount.
+    """
+    for scale, factor in ((1.0, 16.0), (0.5, 32.0)):
+        model = cascade(scale=scale)
+        head = model.motion_estimator.heads[0]
+        bias = np.array([0.1, 0.0, -0.05, 0.05, 0.0], "float32")  # flow0 (x, y), flow1, logit
+        head.bias.assign(bias)
+        frame0, frame1 = random_frames((1, 64, 64, 3), seed=4)
+        out = predict(model, frame0, frame1, [0.5])
+        flow0 = np.broadcast_to(bias[:2] * factor, (1, 64, 64, 2)).astype("float32")
+        flow1 = np.broadcast_to(bias[2:4] * factor, (1, 64, 64, 2)).astype("float32")
+        expected = 0.5 * keras.ops.convert_to_numpy(
+            backward_warp(frame0, flow0)
+        ) + 0.5 * keras.ops.convert_to_numpy(backward_warp(frame1, flow1))
+        np.testing.assert_allclose(out, expected, atol=2e-4)
+
+
+def test_config_round_trip_and_keras_file(tmp_path):
+    model = cascade(context_blocks=1)
+    randomize(model)
+    frame0, frame1 = random_frames((1, 33, 47, 3), seed=5)
+    expected = predict(model, frame0, frame1, [0.3])
+    path = tmp_path / "cascade.keras"
+    model.save(path)
+    reloaded = keras.saving.load_model(path)
+    assert reloaded.get_config() == model.get_config()
+    np.testing.assert_array_equal(predict(reloaded, frame0, frame1, [0.3]), expected)
+    layer = model.motion_estimator
+    assert CoarseToFineMotion.from_config(layer.get_config()).get_config() == layer.get_config()
+
+
+def test_bad_cascade_arguments_are_rejected():
+    with pytest.raises(ValueError, match="motion must be"):
+        FourierInterpolator(motion="optical")
+    with pytest.raises(ValueError, match="motion_levels"):
+        FourierInterpolator(**{**TINY_CASCADE, "motion_levels": 5})
+    with pytest.raises(ValueError, match="context_blocks"):
+        FourierInterpolator(**{**TINY_CASCADE, "context_blocks": 3})
+
+
+def test_cascade_learns_motion_on_synthetic_translations():
+    """Trained a little on textures that translate, the cascade beats the blend it starts as."""
+    keras.utils.set_random_seed(0)
+    rng = np.random.default_rng(0)
+    base = keras.ops.convert_to_numpy(
+        keras.ops.image.resize(rng.random((64, 24, 24, 3), dtype=np.float32), (96, 96))
+    )
+    shifts = rng.integers(-3, 4, size=(64, 2))
+    frames = []
+    for image, (sx, sy) in zip(base, shifts):
+        crops = [image[16 + k * sy : 80 + k * sy, 16 + k * sx : 80 + k * sx] for k in (-1, 0, 1)]
+        frames.append(crops)
+    frames = np.asarray(frames, "float32")
+    inputs = {"frame0": frames[:, 0], "frame1": frames[:, 2], "time": np.full(64, 0.5, "float32")}
+    target = frames[:, 1]
+    model = cascade()
+    model.compile(learning_rate=2e-3, decay_steps=10_000)
+    blend = 0.5 * (frames[:, 0] + frames[:, 2])
+    before = float(np.mean(np.abs(blend - target)))
+    model.fit(inputs, target, batch_size=16, epochs=25, verbose=0)
+    after = float(
+        np.mean(np.abs(predict(model, frames[:, 0], frames[:, 2], inputs["time"]) - target))
+    )
+    assert after < 0.7 * before, (before, after)
