@@ -156,6 +156,7 @@ def test_bad_cascade_arguments_are_rejected():
         FourierInterpolator(**{**TINY_CASCADE, "context_blocks": 3})
 
 
+@pytest.mark.slow
 def test_cascade_learns_motion_on_synthetic_translations():
     """Trained a little on textures that translate, the cascade beats the blend it starts as."""
     keras.utils.set_random_seed(0)
