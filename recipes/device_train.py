@@ -3,7 +3,7 @@
 
 The lent GPU machines have JAX with CUDA but neither Keras nor TensorFlow nor PyAV, and a session
 gets 15 minutes of them. This script needs only Keras (carried as wheels, see
-`recipes/DEVICE.md`), numpy and PIL: real clips come as folders of frames, batches are drawn
+`docs/training_on_a_gpu.md`), numpy and PIL: real clips come as folders of frames, batches are drawn
 by `keras_fi.data.batches.training_batches` in spawned worker processes, and the run stops on the
 clock.
 

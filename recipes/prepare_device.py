@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Builds `.device/` (git-ignored), what `recipes/device_train.py` needs on a GPU machine.
 
-    python recipes/prepare_device.py            # then see recipes/DEVICE.md
+    python recipes/prepare_device.py            # then see docs/training_on_a_gpu.md
 
 - `.device/wheels/`: Keras and the two of its dependencies the GPU image lacks (namex, optree),
   for that machine's Python 3.12, from this machine's package index.

@@ -3,7 +3,8 @@
 Each tutorial runs in a fresh subprocess, as a user would run it (``KERAS_FI_QUICK=1``, JAX
 backend, outputs to a temporary folder), so an API change that breaks a tutorial fails CI.
 Quick mode trains a couple of steps of the untrained ``tiny`` preset: each run takes 30-60 s on
-two CPU cores, most of it XLA compilation.
+two quiet CPU cores, most of it XLA compilation. The tutorials read only the samples packaged in
+``keras_fi.datasets``, as an installed package has them.
 """
 
 from __future__ import annotations
@@ -50,6 +51,23 @@ def check_png(path: Path, height: int | None = None, width: int | None = None) -
         assert pixels.shape[:2] == (height, width)
     assert pixels.std() > 1.0, f"{path.name} is a flat image"
     return pixels
+
+
+HEADER_KEYS = ["Title", "Author", "Date created", "Last modified", "Description", "Accelerator"]
+
+
+@pytest.mark.parametrize(
+    "path", sorted(TUTORIALS.glob("[0-9][0-9]_*.py")), ids=lambda path: path.name
+)
+def test_tutorial_has_the_keras_io_header_and_needs_no_checkout(path):
+    """keras.io's header, in its order; and nothing read from the repository (``tests/``,
+    paths relative to the script), so the tutorial runs from an installed package."""
+    text = path.read_text(encoding="utf-8")
+    header = text.split('"""')[1].strip().splitlines()
+    assert [line.split(":", 1)[0] for line in header] == HEADER_KEYS
+    assert all(line.split(":", 1)[1].strip() for line in header)
+    for needle in ("tests/", '"tests"', "__file__"):
+        assert needle not in text, f"{path.name} reads {needle!r} from the checkout"
 
 
 @pytest.mark.slow

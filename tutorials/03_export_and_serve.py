@@ -2,13 +2,21 @@
 """
 Title: Fine-tune, save a preset, and serve it as a TensorFlow SavedModel
 Author: keras_fi contributors
-Description: Load a preset, fine-tune it with `fit`, save it with `save_to_preset`, export a
-SavedModel that takes uint8 frames of any size, and call it from plain TensorFlow.
+Date created: 2026/11/26
+Last modified: 2026/11/29
+Description: Fine-tune a preset with `fit`, save it with `save_to_preset`, export a SavedModel for uint8 frames of any size and call it from plain TensorFlow.
+Accelerator: None (a CPU is enough)
+"""
+
+"""
+## Running this example
 
 Run it top to bottom: `python tutorials/03_export_and_serve.py`. Set `KERAS_FI_QUICK=1` (or pass
 `--quick`) for the fast variant CI runs (the untrained `tiny` preset, two training steps).
 Everything it writes goes to `outputs/tutorials/03_export_and_serve/`, or to the folder named by
 the environment variable `KERAS_FI_TUTORIAL_OUT` (or `--output-dir`).
+It needs TensorFlow for the export: `pip install "keras-fi[tf]"` (or any TensorFlow build
+you already have, plus `tensorflow-datasets`).
 """
 
 """
@@ -41,6 +49,7 @@ import keras
 import numpy as np
 
 import keras_fi
+from keras_fi import datasets
 from keras_fi.export import export_saved_model
 from keras_fi.models import FourierInterpolator
 
@@ -55,9 +64,7 @@ OUTPUT = Path(
     or "outputs/tutorials/03_export_and_serve"
 )
 OUTPUT.mkdir(parents=True, exist_ok=True)
-REPO = Path(__file__).resolve().parent.parent
-TRIPLETS = REPO / "tests" / "data" / "triplets" / "drift_64.npz"
-CLIP = REPO / "tests" / "data" / "video" / "car-turn-24f.mp4"
+CLIP = datasets.sample_clip()  # 24 frames of a car turning (DAVIS), shipped with keras_fi
 
 keras.utils.set_random_seed(0)
 print(f"Keras {keras.__version__} on {keras.backend.backend()}; quick mode: {QUICK}")
@@ -66,17 +73,14 @@ print(f"Keras {keras.__version__} on {keras.backend.backend()}; quick mode: {QUI
 ## Load a preset
 
 `FourierInterpolator.presets` lists the built-in presets; `pretrained` says whether this install
-ships trained weights for one. `keras_fi.DEFAULT_PRESET` is the recommended one. We start from it
-when its weights are here, and otherwise (and in quick mode) from the untrained `tiny`
-architecture, so that the tutorial runs anywhere. `from_preset` also takes the path of a folder
-written by `save_to_preset`, which is how you load your own models.
+ships trained weights for one. `keras_fi.DEFAULT_PRESET` is the recommended one, trained and
+shipped with the package; `from_preset` raises `keras_fi.errors.PresetError` if its weights are
+missing. Quick mode (what CI runs) uses the small untrained `tiny` architecture instead, on
+purpose, to keep the run short. `from_preset` also takes the path of a folder written by
+`save_to_preset`, which is how you load your own models.
 """
 
-default = keras_fi.DEFAULT_PRESET
-if not QUICK and FourierInterpolator.presets[default]["pretrained"]:
-    preset, load_weights = default, True
-else:
-    preset, load_weights = "tiny", False
+preset, load_weights = ("tiny", False) if QUICK else (keras_fi.DEFAULT_PRESET, True)
 model = FourierInterpolator.from_preset(preset, load_weights=load_weights)
 print(
     f"preset {preset!r} (pretrained weights: {load_weights}), {model.count_params():,} parameters"
@@ -87,10 +91,11 @@ print(
 
 Fine-tuning is ordinary Keras training. `compile()` keeps the library's loss (MS-SSIM + L1) and
 metrics; a lower learning rate than the default 1e-3 protects what the pretrained weights learnt.
-The data are real 64x64 triplets (frame0, middle frame, frame1) from a video of a drifting car.
+The data are real 64x64 triplets (frame0, middle frame, frame1) from a video of a drifting car,
+shipped with the package (`keras_fi.datasets.sample_triplets()`).
 """
 
-triplets = np.load(TRIPLETS)["frames"].astype("float32") / 255.0
+triplets = datasets.sample_triplets().astype("float32") / 255.0
 x_train = {
     "frame0": triplets[:, 0],
     "frame1": triplets[:, 2],
@@ -124,7 +129,7 @@ bit for bit.
 preset_dir = OUTPUT / "my_preset"
 model.save_to_preset(
     preset_dir,
-    metadata={"trained_on": {"data": "tests/data/triplets/drift_64.npz", "epochs": EPOCHS}},
+    metadata={"trained_on": {"data": "keras_fi.datasets.sample_triplets()", "epochs": EPOCHS}},
 )
 print("preset files:", sorted(p.name for p in preset_dir.iterdir()))
 
