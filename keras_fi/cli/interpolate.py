@@ -144,6 +144,12 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     )
     parser.add_argument("--codec", default="libx264", help="video encoder (default libx264)")
     parser.add_argument("--crf", default=18, help="encoder quality, lower is better (default 18)")
+    parser.add_argument(
+        "--strict",
+        action="store_true",
+        help="fail (exit 2, nothing written) when a video decodes fewer frames than it declares "
+        "(truncated file); by default the decodable frames are converted with a warning",
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress or summary output")
     parser.add_argument("--overwrite", action="store_true", help="replace an existing output")
     parser.set_defaults(func=run)
@@ -222,6 +228,7 @@ def run(args: argparse.Namespace) -> int:
         crf=args.crf,
         progress=not args.quiet,
         overwrite=args.overwrite,
+        strict=args.strict,
     )
     if not args.quiet:
         print(

@@ -12,6 +12,13 @@ frames at ``f * r`` fps: every original frame, ``f - 1`` new frames between each
 last frame held for ``f - 1`` slots so the duration (``n / r`` seconds) is unchanged and the audio
 stays in sync. With ``fps=R`` it gets ``ceil(n * R / r)`` frames, each at its exact timestamp.
 A frame folder has no duration, so ``f`` gives ``f * (n - 1) + 1`` frames (nothing after the last).
+
+Timestamps. Source frames are placed at their own timestamps: the output is on a constant grid
+(``f`` times the average rate, or ``fps``) and each output frame is made at its instant from the
+two source frames around it, so a variable-frame-rate video keeps its timing, its duration (last
+timestamp plus the last frame's duration) and its audio sync; the counts above are those of a
+constant-rate video. A video that decodes fewer frames than it declares (a truncated file) is
+converted as far as it decodes, with a warning on stderr (``strict=True``: an error).
 """
 
 from __future__ import annotations
@@ -33,6 +40,8 @@ from keras_fi.video.progress import Progress
 from keras_fi.video.scene import DEFAULT_SCENE_THRESHOLD, is_scene_cut, scene_score, thumbnail
 from keras_fi.video.tiling import DEFAULT_TILE_SIZE, Tile, plan_tiles
 from keras_fi.video.timing import (
+    frames_after,
+    frames_between,
     frames_from_source,
     output_frame_count,
     resolve_output_rate,
@@ -252,27 +261,62 @@ def _check_options(batch_size, tile_size, scene_threshold, crf=None) -> None:
 
 
 class _PairPlanner:
-    """Turns source frames arriving one by one into output requests on a `BatchedInterpolator`."""
+    """Turns source frames arriving one by one into output requests on a `BatchedInterpolator`.
 
-    def __init__(self, engine: BatchedInterpolator, step: Fraction, scene_threshold) -> None:
+    With ``output_rate`` (videos) frames are placed by their own timestamps (`timing.
+    frames_between`), so variable-frame-rate input keeps its timing; without it (frame folders)
+    on the grid of ``step``. A frame without a timestamp, or with one not after the previous
+    frame's, is placed one ``1 / input_rate`` after the previous frame.
+    """
+
+    def __init__(
+        self,
+        engine: BatchedInterpolator,
+        step: Fraction,
+        scene_threshold,
+        *,
+        output_rate: Fraction | None = None,
+        input_rate: Fraction | None = None,
+    ) -> None:
         self.engine = engine
         self.step = step
         self.scene_threshold = scene_threshold
+        self.output_rate = output_rate
+        self.frame_period = 1 / Fraction(input_rate) if input_rate else step
         self.index = -1
         self.frame = None
         self.thumbnail = None
         self.scene_cuts = 0
         self.interpolated = 0
+        self.origin = self.time = self.duration = self.interval = None
 
-    def push(self, frame: np.ndarray) -> None:
+    def push(
+        self,
+        frame: np.ndarray,
+        time: Fraction | None = None,
+        duration: Fraction | None = None,
+    ) -> None:
         """Add the next source frame: plans the output frames between it and the previous one."""
+        timed = self.output_rate is not None
+        if timed:
+            if self.time is None:
+                time = Fraction(0) if time is None else time
+                self.origin = time
+            elif time is None or time <= self.time:
+                time = self.time + self.frame_period
         frame_thumbnail = thumbnail(frame) if self.scene_threshold else None
         if self.frame is not None:
             cut = self.scene_threshold and is_scene_cut(
                 scene_score(self.thumbnail, frame_thumbnail), self.scene_threshold
             )
             self.scene_cuts += bool(cut)
-            for planned in frames_from_source(self.index, self.step):
+            if timed:
+                planned_frames = frames_between(
+                    self.index, self.time, time, self.origin, self.output_rate
+                )
+            else:
+                planned_frames = frames_from_source(self.index, self.step)
+            for planned in planned_frames:
                 if planned.is_copy:
                     self.engine.add_copy(self.frame)
                 elif cut:  # repeat the nearer source frame: never blend two shots
@@ -282,10 +326,23 @@ class _PairPlanner:
                     self.interpolated += 1
         self.index += 1
         self.frame, self.thumbnail = frame, frame_thumbnail
+        if timed:
+            self.interval = None if self.time is None else time - self.time
+            self.time, self.duration = time, duration
 
     def finish(self, hold_last: bool = True) -> None:
-        """Plan the frames after the last source frame (held copies), then run the model."""
-        if hold_last:
+        """Plan the frames after the last source frame (held copies), then run the model.
+
+        A video's last frame lasts its own duration (else as long as the frame before it).
+        """
+        if hold_last and self.output_rate is not None:
+            duration = self.duration or self.interval or self.frame_period
+            held = frames_after(
+                self.index, self.time, self.time + duration, self.origin, self.output_rate
+            )
+            for _ in held:
+                self.engine.add_copy(self.frame)
+        elif hold_last:
             for _ in frames_from_source(self.index, self.step, last=True):
                 self.engine.add_copy(self.frame)
         else:
@@ -307,6 +364,7 @@ def convert(
     crf: int | None = 18,
     progress: bool = True,
     overwrite: bool = False,
+    strict: bool = False,
 ) -> ConversionResult:
     """Convert a video to a higher (or any) frame rate by interpolating new frames.
 
@@ -333,6 +391,9 @@ def convert(
             lossless for x264); ``None`` keeps the encoder's default.
         progress: show a progress line on stderr.
         overwrite: replace an existing ``dst``.
+        strict: fail (and write nothing) when fewer frames decode than the file declares, as
+            for a truncated file; by default the decodable frames are converted with a warning
+            on stderr (also in ``ConversionResult.warnings``).
 
     Returns:
         A `ConversionResult` with frame counts, rates and timing.
@@ -340,7 +401,7 @@ def convert(
     Raises:
         InputError: missing/unreadable/corrupt input, fewer than two frames, no video stream,
             invalid factor/fps/options, output equal to the input or existing without
-            ``overwrite``.
+            ``overwrite``; with ``strict``, a truncated input.
         keras_fi.errors.PresetError: unknown preset.
 
     Example:
@@ -356,7 +417,7 @@ def convert(
     with video_io.VideoReader(src) as reader:
         output_rate = resolve_output_rate(reader.rate, factor=factor, fps=fps)
         step = source_step(reader.rate, output_rate)
-        stream = reader.demux()
+        stream = reader.demux(timestamps=True)
         # Read up to the second frame before loading the model or creating any file, so that
         # unusable inputs fail fast and leave nothing behind.
         head_packets, head_frames = [], []
@@ -371,7 +432,7 @@ def convert(
             raise InputError(
                 f"{src} has {len(head_frames)} decodable video frame(s); interpolation needs at least 2"
             )
-        height, width = head_frames[0].shape[:2]
+        height, width = head_frames[0][0].shape[:2]
         estimated = reader.estimated_frames
         total = output_frame_count(estimated, step) if estimated else None
         with video_io.atomic_output(dst) as temporary:
@@ -393,7 +454,9 @@ def convert(
                 engine = BatchedInterpolator(
                     model, height, width, batch_size=batch_size, tile_size=tile_size
                 )
-                planner = _PairPlanner(engine, step, scene_threshold)
+                planner = _PairPlanner(
+                    engine, step, scene_threshold, output_rate=output_rate, input_rate=reader.rate
+                )
                 for message in writer.warnings:
                     video_io.print_warning(message)
                 for packet in head_packets:
@@ -410,17 +473,27 @@ def convert(
                         if kind == "packet":
                             writer.copy_packet(item)
                             continue
-                        if item.shape != head_frames[0].shape:
+                        array, time, duration = item
+                        if array.shape != head_frames[0][0].shape:
                             raise InputError(
-                                f"{src}: frame {source_frames} is {item.shape[1]}x{item.shape[0]} "
+                                f"{src}: frame {source_frames} is {array.shape[1]}x{array.shape[0]} "
                                 f"but the video started at {width}x{height}; size changes are not "
                                 "supported"
                             )
-                        planner.push(item)
+                        planner.push(array, time, duration)
                         source_frames += 1
                         drain()
                     planner.finish()
                     drain()
+                shortfall = reader.shortfall()
+                if shortfall is not None:
+                    if strict:
+                        raise InputError(
+                            f"{shortfall}; nothing written (without --strict the "
+                            "decodable frames are converted)"
+                        )
+                    shortfall = f"{shortfall}; converted the {source_frames} decodable frames"
+                    video_io.print_warning(shortfall)
                 writer.close()
             except BaseException:
                 writer.abort()
@@ -434,7 +507,7 @@ def convert(
         scene_cuts=planner.scene_cuts,
         interpolated_frames=planner.interpolated,
         seconds=time_module.monotonic() - started,
-        warnings=tuple(writer.warnings),
+        warnings=tuple(writer.warnings) + ((shortfall,) if shortfall else ()),
     )
 
 

@@ -14,7 +14,10 @@ a codec with only 4:2:0 (e.g. ``mpeg4``) gets the frame padded by one replicated
 
 Safety: outputs are written to a hidden temporary file next to the destination and moved into
 place with ``os.replace`` only after the last byte is written (`atomic_output`), so an
-interrupted or failed run leaves neither a partial output nor a temporary file.
+interrupted or failed run (an exception, Ctrl-C, SIGTERM in the CLI) leaves neither a partial
+output nor a temporary file. A run killed outright (SIGKILL, power loss) cannot clean up; the next
+run into the same target removes the temporary files of dead processes
+(`remove_stale_temporaries`).
 """
 
 from __future__ import annotations
@@ -93,10 +96,80 @@ def check_output_path(
 
 
 def _temporary_name(destination: Path) -> Path:
-    # Same folder (so os.replace is atomic) and same suffix (so muxers pick the same format).
+    # Same folder (so os.replace is atomic) and same suffix (so muxers pick the same format); the
+    # process id lets a later run tell a file left by a killed run from one still being written.
     return destination.with_name(
-        f".{destination.stem}.keras-fi-{uuid.uuid4().hex[:8]}.tmp{destination.suffix}"
+        f".{destination.stem}.keras-fi-{os.getpid()}-{uuid.uuid4().hex[:8]}.tmp{destination.suffix}"
     )
+
+
+# Temporary files without a process id in their name (older versions) count as stale after this.
+_UNOWNED_STALE_SECONDS = 3600
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):
+        return True  # exists, owned by someone else
+    return True
+
+
+def remove_stale_temporaries(destination: str | os.PathLike, *, folder: bool = False) -> list[Path]:
+    """Delete temporary outputs for ``destination`` left by runs that were killed (SIGKILL).
+
+    Only names of this package's own pattern (``.NAME.keras-fi-PID-XXXXXXXX.tmp.EXT``, or the
+    ``.tmp`` folder of `atomic_output_folder`) are touched, and only when the process that wrote
+    them is gone (names without a process id: when untouched for an hour).
+
+    Returns:
+        The removed paths.
+    """
+    import time
+
+    destination = Path(destination)
+    parent = destination.parent if str(destination.parent) else Path(".")
+    if folder:
+        pattern = re.compile(
+            rf"^\.{re.escape(destination.name)}\.keras-fi-(?:(\d+)-)?[0-9a-f]{{8}}\.(?:tmp|old)$"
+        )
+    else:
+        pattern = re.compile(
+            rf"^\.{re.escape(destination.stem)}\.keras-fi-(?:(\d+)-)?[0-9a-f]{{8}}\.tmp"
+            rf"{re.escape(destination.suffix)}$"
+        )
+    removed = []
+    try:
+        entries = list(os.scandir(parent))
+    except OSError:
+        return removed
+    for entry in entries:
+        match = pattern.match(entry.name)
+        if match is None:
+            continue
+        pid = match.group(1)
+        if pid is not None:
+            if int(pid) == os.getpid() or _process_alive(int(pid)):
+                continue
+        else:
+            try:
+                age = time.time() - entry.stat(follow_symlinks=False).st_mtime
+            except OSError:
+                continue
+            if age < _UNOWNED_STALE_SECONDS:
+                continue
+        path = Path(entry.path)
+        try:
+            if entry.is_dir(follow_symlinks=False):
+                shutil.rmtree(path)
+            else:
+                path.unlink()
+        except OSError:
+            continue
+        removed.append(path)
+    return removed
 
 
 @contextlib.contextmanager
@@ -115,6 +188,7 @@ def atomic_output(destination: str | os.PathLike) -> Iterator[Path]:
     ['out.txt']
     """
     destination = Path(destination)
+    remove_stale_temporaries(destination)
     temporary = _temporary_name(destination)
     try:
         yield temporary
@@ -132,8 +206,10 @@ def atomic_output_folder(destination: str | os.PathLike, *, overwrite: bool) -> 
     new folder is complete.
     """
     destination = Path(destination)
-    temporary = destination.with_name(f".{destination.name}.keras-fi-{uuid.uuid4().hex[:8]}.tmp")
-    old = destination.with_name(f".{destination.name}.keras-fi-{uuid.uuid4().hex[:8]}.old")
+    remove_stale_temporaries(destination, folder=True)
+    tag = f"keras-fi-{os.getpid()}"
+    temporary = destination.with_name(f".{destination.name}.{tag}-{uuid.uuid4().hex[:8]}.tmp")
+    old = destination.with_name(f".{destination.name}.{tag}-{uuid.uuid4().hex[:8]}.old")
     temporary.mkdir()
     try:
         yield temporary
@@ -176,6 +252,9 @@ def list_frames(folder: str | os.PathLike) -> list[Path]:
 def read_image(path: str | os.PathLike) -> np.ndarray:
     """Read an image file as a ``(height, width, 3)`` uint8 RGB array.
 
+    Every mode is scaled from its real range to 0–255 (`image_to_rgb8`): 16-bit grey mid-grey
+    stays mid-grey, it does not clip to white.
+
     Raises:
         InputError: when the file is missing or not a readable image.
     """
@@ -184,9 +263,36 @@ def read_image(path: str | os.PathLike) -> np.ndarray:
     path = check_input_file(path)
     try:
         with Image.open(path) as image:
-            return np.asarray(image.convert("RGB"))
-    except (UnidentifiedImageError, OSError, SyntaxError) as error:
+            return image_to_rgb8(image)
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as error:
         raise InputError(f"cannot read image {path}: {error}") from None
+
+
+# Pillow modes whose samples are wider than 8 bits, and the value that means full white.
+_WIDE_MODES = {"I;16": 65535, "I;16L": 65535, "I;16B": 65535, "I;16N": 65535, "I": 65535, "F": 1.0}
+
+
+def image_to_rgb8(image) -> np.ndarray:
+    """A Pillow image as ``(height, width, 3)`` uint8 RGB, each mode scaled by its real range.
+
+    Pillow's own ``convert("RGB")`` clips wide grey samples at 255 (a mid-grey 16-bit PNG turns
+    white), so those are scaled here: 16-bit grey (``I;16*``) and 32-bit integer grey (``I``, the
+    16-bit range, as Pillow reads 16-bit files) by 255/65535, float grey (``F``) from 0–1. Alpha
+    is dropped (``LA``, ``PA``, ``RGBA``); palette, CMYK, YCbCr and 1-bit images go through
+    Pillow's conversions. 16-bit RGB files arrive as 8-bit RGB from Pillow already.
+
+    Example:
+    >>> from PIL import Image
+    >>> grey = Image.fromarray(np.full((1, 1), 32896, np.uint16))  # mid-grey, 16 bits
+    >>> image_to_rgb8(grey)[0, 0].tolist()
+    [128, 128, 128]
+    """
+    full = _WIDE_MODES.get(image.mode)
+    if full is None:
+        return np.asarray(image.convert("RGB"), dtype=np.uint8)
+    samples = np.asarray(image, dtype=np.float64)
+    grey = np.clip(np.floor(samples * (255.0 / full) + 0.5), 0, 255).astype(np.uint8)
+    return np.repeat(grey[..., None], 3, axis=-1)
 
 
 def write_image(path: str | os.PathLike, frame: np.ndarray) -> None:
@@ -286,6 +392,7 @@ class VideoReader:
         self.rotation = 0
         self._seen_frame = False
         self.start_time = self._start_time()
+        self.frames_decoded = 0
 
     def _start_time(self) -> Fraction:
         if self.stream.start_time is not None and self.stream.time_base:
@@ -303,12 +410,38 @@ class VideoReader:
             return round(Fraction(self.container.duration, 1_000_000) * self.rate)
         return None
 
+    def shortfall(self) -> str | None:
+        """After `demux`: why fewer frames decoded than the file declares, or ``None``.
+
+        FFmpeg's threaded decoding drops a truncated file's missing frames without an error, so
+        the count is the check: fewer frames than the header's frame count, or (without one)
+        clearly fewer than its duration times the frame rate.
+        """
+        decoded = self.frames_decoded
+        if self.stream.frames:
+            expected, source = int(self.stream.frames), "its header declares"
+            short = decoded < expected
+        else:
+            expected, source = self.estimated_frames, "its duration implies"
+            short = expected is not None and decoded < expected - max(2, expected // 50)
+        if not short:
+            return None
+        return (
+            f"{self.path}: only {decoded} of the {expected} frames {source} could be decoded "
+            "(truncated or corrupt file?)"
+        )
+
     @property
     def metadata(self) -> dict[str, str]:
         return {k: v for k, v in self.container.metadata.items() if k.lower() not in _SKIP_METADATA}
 
-    def demux(self) -> Iterator[tuple[str, object]]:
+    def demux(self, timestamps: bool = False) -> Iterator[tuple[str, object]]:
         """Yield ``("frame", rgb_uint8_array)`` and ``("packet", av.Packet)`` in file order.
+
+        Args:
+            timestamps: yield each frame as ``(rgb_uint8_array, time, duration)`` instead: its
+                presentation time and duration in seconds as ``Fraction`` (``None`` when the
+                file does not say).
 
         Raises:
             InputError: when the file turns out to be corrupt or truncated while decoding.
@@ -322,7 +455,18 @@ class VideoReader:
                             self._seen_frame = True
                             self.color = ColorInfo.from_frame(frame)
                             self.rotation = int(frame.rotation or 0)
-                        yield "frame", frame.to_ndarray(format="rgb24")
+                        self.frames_decoded += 1
+                        array = frame.to_ndarray(format="rgb24")
+                        if not timestamps:
+                            yield "frame", array
+                            continue
+                        base = frame.time_base or self.stream.time_base
+                        time = duration = None
+                        if frame.pts is not None and base:
+                            time = Fraction(frame.pts) * Fraction(base)
+                            if frame.duration:
+                                duration = Fraction(frame.duration) * Fraction(base)
+                        yield "frame", (array, time, duration)
                 elif packet.dts is not None and packet.size:
                     yield "packet", packet
         except av.FFmpegError as error:

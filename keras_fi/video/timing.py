@@ -13,8 +13,12 @@ Duration is preserved: a clip of ``n`` source frames lasts ``n / input_rate`` se
 all originals, ``f - 1`` new frames between each pair, and the last source frame held for its
 ``f - 1`` extra slots (the same duration FFmpeg's ``fps``/``minterpolate`` filters give).
 
-Source frames are placed on the constant-frame-rate grid of the stream's average rate (as
-RIFE's and FILM's tools do); a variable-frame-rate input is treated as constant at that rate.
+Videos are planned on their frames' own timestamps (`frames_between`, `frames_after`): output
+frame ``k`` shows the instant ``t0 + k / output_rate``, made from the two source frames around that
+instant at the fraction of the way between their real timestamps. For a constant-frame-rate video
+this is the plan above exactly; a variable-frame-rate video keeps its timing (every instant shows
+what the source shows then, so audio stays in sync) on the constant output grid, and its duration
+is its last frame's timestamp plus that frame's duration.
 """
 
 from __future__ import annotations
@@ -157,6 +161,48 @@ def frames_from_source(source: int, step: Fraction, *, last: bool = False) -> li
         PlannedFrame(k, source, Fraction(0) if last else k * step - source)
         for k in range(first, stop)
     ]
+
+
+def frames_between(
+    source: int, start: Fraction, end: Fraction, origin: Fraction, output_rate: Fraction
+) -> list[PlannedFrame]:
+    """Output frames whose instant falls in ``[start, end)`` seconds, between two source frames.
+
+    Args:
+        source: index of the source frame shown at ``start``.
+        start: timestamp of that frame (seconds).
+        end: timestamp of the next source frame; must be later than ``start``.
+        origin: timestamp of the video's first frame (output frame 0).
+        output_rate: output frames per second.
+
+    Returns:
+        The planned frames, ``time`` being the fraction of the way from ``start`` to ``end``.
+
+    Example:
+    >>> [(f.index, f.time) for f in frames_between(0, Fraction(0), Fraction(1, 10), Fraction(0), 30)]
+    [(0, Fraction(0, 1)), (1, Fraction(1, 3)), (2, Fraction(2, 3))]
+    """
+    start, end, origin = Fraction(start), Fraction(end), Fraction(origin)
+    first = math.ceil((start - origin) * output_rate)
+    stop = math.ceil((end - origin) * output_rate)
+    return [
+        PlannedFrame(k, source, (origin + Fraction(k) / output_rate - start) / (end - start))
+        for k in range(first, stop)
+    ]
+
+
+def frames_after(
+    source: int, start: Fraction, end: Fraction, origin: Fraction, output_rate: Fraction
+) -> list[PlannedFrame]:
+    """The copies of the last source frame (shown from ``start``) until the video ends at ``end``.
+
+    Example:
+    >>> [f.index for f in frames_after(2, Fraction(2, 25), Fraction(3, 25), Fraction(0), 50)]
+    [4, 5]
+    """
+    first = math.ceil((Fraction(start) - origin) * output_rate)
+    stop = math.ceil((Fraction(end) - origin) * output_rate)
+    return [PlannedFrame(k, source, Fraction(0)) for k in range(first, stop)]
 
 
 def plan(num_source_frames: int, step: Fraction) -> list[PlannedFrame]:

@@ -1,0 +1,359 @@
+"""Faults around `keras-fi interpolate`: truncated videos, SIGTERM / SIGKILL mid-run, wide images.
+
+Real media made with PyAV and Pillow, the real CLI (in-process or in a child process that gets a
+real signal), the real tiny model (untrained).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+from PIL import Image
+from test_video_convert import moving_frames, read_video, write_video
+
+from keras_fi.video import convert
+from keras_fi.video import io as video_io
+
+
+@pytest.fixture(scope="module")
+def tiny_model():
+    from keras_fi.models import FourierInterpolator
+
+    return FourierInterpolator.from_preset("tiny", load_weights=False)
+
+
+@pytest.fixture(scope="module")
+def tiny_preset(tiny_model, tmp_path_factory) -> str:
+    folder = tmp_path_factory.mktemp("preset") / "tiny"
+    tiny_model.save_to_preset(folder)
+    return str(folder)
+
+
+def faststart_video(path: Path, frames: list[np.ndarray], fps: int = 25) -> Path:
+    """H.264 in an mp4 whose index (moov) is at the start, as web-ready files have it."""
+    height, width = frames[0].shape[:2]
+    with av.open(str(path), "w", options={"movflags": "faststart"}) as container:
+        stream = container.add_stream("libx264", rate=fps)
+        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+        for index, frame in enumerate(frames):
+            video_frame = av.VideoFrame.from_ndarray(frame, format="rgb24")
+            video_frame.pts = index
+            for packet in stream.encode(video_frame):
+                container.mux(packet)
+        for packet in stream.encode(None):
+            container.mux(packet)
+    return path
+
+
+def cli(argv: list[str], capsys) -> tuple[int, str]:
+    from keras_fi.cli.main import main
+
+    code = main(argv)
+    return code, capsys.readouterr().err
+
+
+# ----------------------------------------------------------------------------- truncated video
+
+
+@pytest.fixture(scope="module")
+def truncated(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("truncated")
+    full = faststart_video(folder / "full.mp4", moving_frames(40))
+    data = full.read_bytes()
+    half = folder / "half.mp4"
+    half.write_bytes(data[: len(data) // 2])  # a download cut short: the index says 40 frames
+    return half
+
+
+def test_truncated_video_warns_and_says_how_many_frames_were_converted(
+    truncated, tmp_path, tiny_preset, capsys
+):
+    output = tmp_path / "out.mp4"
+    code, err = cli(
+        ["interpolate", str(truncated), "-o", str(output), "--preset", tiny_preset], capsys
+    )
+    assert code == 0, err
+    warnings = [line for line in err.splitlines() if line.startswith("keras-fi: warning:")]
+    assert len(warnings) == 1, err
+    decoded = len(read_video(output)["frames"]) // 2
+    assert 2 <= decoded < 40
+    assert f"only {decoded} of the 40 frames" in warnings[0]
+    assert f"converted the {decoded} decodable frames" in warnings[0]
+
+
+def test_truncated_video_with_strict_fails_with_exit_2_and_writes_nothing(
+    truncated, tmp_path, tiny_preset, capsys
+):
+    output = tmp_path / "out.mp4"
+    argv = ["interpolate", str(truncated), "-o", str(output), "--preset", tiny_preset, "--strict"]
+    code, err = cli(argv, capsys)
+    assert code == 2, err
+    lines = err.strip().splitlines()
+    assert lines[-1].startswith("keras-fi interpolate: error:") and "of the 40 frames" in lines[-1]
+    assert "Traceback" not in err
+    assert os.listdir(tmp_path) == []
+
+
+def test_complete_video_gives_no_warning(tmp_path, tiny_model, capsys):
+    clip = faststart_video(tmp_path / "full.mp4", moving_frames(12))
+    result = convert(clip, tmp_path / "out.mp4", model=tiny_model, progress=False, strict=True)
+    assert result.warnings == () and result.input_frames == 12
+    assert capsys.readouterr().err == ""
+
+
+# ----------------------------------------------------------------------------- signals
+
+CONVERT_CHILD = """
+import sys
+from keras_fi.cli.main import main
+sys.exit(main(["interpolate", sys.argv[1], "-o", sys.argv[2], "--preset", sys.argv[3], "--quiet"]))
+"""
+
+
+def start_conversion(source: Path, output: Path, preset: str) -> subprocess.Popen:
+    env = dict(os.environ, KERAS_BACKEND="jax", TF_CPP_MIN_LOG_LEVEL="2")
+    return subprocess.Popen(
+        [sys.executable, "-c", CONVERT_CHILD, str(source), str(output), preset],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+
+
+def temporaries(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir() if ".keras-fi-" in p.name)
+
+
+def wait_for_temporary(process: subprocess.Popen, folder: Path, timeout: float = 120) -> str:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = temporaries(folder)
+        if found:
+            return found[0]
+        assert process.poll() is None, process.communicate()
+        time.sleep(0.05)
+    process.kill()
+    raise AssertionError("the conversion never created its temporary file")
+
+
+@pytest.fixture(scope="module")
+def long_clip(tmp_path_factory) -> Path:
+    return write_video(tmp_path_factory.mktemp("long") / "long.mp4", moving_frames(400, 96, 64))
+
+
+@pytest.mark.slow
+def test_sigterm_removes_the_temporary_file(long_clip, tmp_path, tiny_preset):
+    output = tmp_path / "out.mp4"
+    process = start_conversion(long_clip, output, tiny_preset)
+    wait_for_temporary(process, tmp_path)
+    time.sleep(1.0)  # well inside the run (model loading or converting)
+    process.send_signal(signal.SIGTERM)
+    _, err = process.communicate(timeout=120)
+    assert process.returncode == 128 + signal.SIGTERM, err
+    assert "terminated" in err and "Traceback" not in err
+    assert os.listdir(tmp_path) == []
+
+
+@pytest.mark.slow
+def test_next_run_removes_temporary_files_of_killed_runs_only(long_clip, tmp_path, tiny_preset):
+    output = tmp_path / "out.mp4"
+    process = start_conversion(long_clip, output, tiny_preset)
+    left = wait_for_temporary(process, tmp_path)
+    process.send_signal(signal.SIGKILL)  # no chance to clean up
+    process.wait(timeout=60)
+    assert temporaries(tmp_path) == [left]
+    # a temporary of a run that is still alive (its process id in the name) must stay
+    alive = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        live = tmp_path / f".out.keras-fi-{alive.pid}-0123abcd.tmp.mp4"
+        live.write_bytes(b"being written")
+        other = tmp_path / ".other.keras-fi-1-0123abcd.tmp.mp4"  # another target's: not ours
+        other.write_bytes(b"x")
+        short = write_video(tmp_path / "short.mp4", moving_frames(4))
+        convert(short, output, model=tiny_preset, progress=False, overwrite=True)
+        assert temporaries(tmp_path) == sorted([live.name, other.name])
+        assert output.is_file()
+    finally:
+        alive.kill()
+        alive.wait()
+
+
+def test_stale_temporary_folders_are_removed(tmp_path):
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    stale = tmp_path / f".frames_x2.keras-fi-{dead.pid}-0123abcd.tmp"
+    stale.mkdir()
+    (stale / "000000.png").write_bytes(b"x")
+    mine = tmp_path / f".frames_x2.keras-fi-{os.getpid()}-0123abcd.tmp"
+    mine.mkdir()
+    removed = video_io.remove_stale_temporaries(tmp_path / "frames_x2", folder=True)
+    assert removed == [stale]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [mine.name]
+
+
+# ----------------------------------------------------------------------------- image modes
+
+
+def reference_image() -> np.ndarray:
+    """8-bit RGB with a full grey ramp (every level once) and coloured columns."""
+    ramp = np.tile(np.arange(256, dtype=np.uint8), (16, 1))
+    return np.stack([ramp, ramp[:, ::-1], np.full_like(ramp, 77)], axis=-1)
+
+
+def grey8() -> np.ndarray:
+    return reference_image()[..., 0]
+
+
+def write_mode(path: Path, mode: str) -> np.ndarray:
+    """Write the reference in ``mode``; returns the 8-bit RGB it must read back as."""
+    rgb = reference_image()
+    grey = grey8()
+    grey_rgb = np.repeat(grey[..., None], 3, axis=-1)
+    if mode == "I;16":
+        Image.fromarray(grey.astype(np.uint16) * 257).save(path)
+        return grey_rgb
+    if mode == "I":
+        Image.fromarray(grey.astype(np.int32) * 257, mode="I").save(path)
+        return grey_rgb
+    if mode == "F":
+        Image.fromarray(grey.astype(np.float32) / 255, mode="F").save(path)
+        return grey_rgb
+    if mode == "LA":
+        alpha = np.full_like(grey, 128)
+        Image.fromarray(np.stack([grey, alpha], axis=-1), mode="LA").save(path)
+        return grey_rgb
+    if mode == "P":
+        Image.fromarray(rgb).quantize(256, method=Image.Quantize.MAXCOVERAGE).save(path)
+        return np.asarray(Image.open(path).convert("RGB"))  # the palette's own colours
+    if mode == "CMYK":
+        Image.fromarray(rgb).convert("CMYK").save(path)
+        return rgb
+    if mode == "RGB16":
+        import cv2
+
+        cv2.imwrite(str(path), (rgb.astype(np.uint16) * 257)[..., ::-1])
+        return rgb
+    raise AssertionError(mode)
+
+
+@pytest.mark.parametrize(
+    "mode, name",
+    [
+        ("I;16", "grey16.png"),
+        ("I", "grey32.tif"),
+        ("F", "float.tif"),
+        ("LA", "grey_alpha.png"),
+        ("P", "palette.png"),
+        ("CMYK", "cmyk.tif"),
+        ("RGB16", "rgb16.png"),
+    ],
+)
+def test_every_image_mode_reads_by_its_real_range(tmp_path, mode, name):
+    path = tmp_path / name
+    expected = write_mode(path, mode)
+    if mode != "RGB16":
+        assert Image.open(path).mode == mode
+    image = video_io.read_image(path)
+    assert image.dtype == np.uint8 and image.shape == expected.shape
+    difference = np.abs(image.astype(int) - expected.astype(int))
+    assert difference.max() <= 1, (mode, difference.max())
+
+
+def test_mid_grey_16_bit_png_stays_mid_grey(tmp_path):
+    path = tmp_path / "mid.png"
+    Image.fromarray(np.full((8, 8), 32768, np.uint16)).save(path)
+    assert np.unique(video_io.read_image(path)).tolist() == [128]
+
+
+# ----------------------------------------------------------------------------- variable frame rate
+
+AUDIO_RATE = 16000
+# Frame gaps in milliseconds: 25 fps with a 200 ms hole, a 50 fps burst and a 120 ms hole.
+VFR_GAPS = [40] * 5 + [200] + [40] * 4 + [20] * 4 + [120] + [40] * 5
+VFR_END_MS = sum(VFR_GAPS) + 40  # the last frame lasts 40 ms: 1.000 s in all
+
+
+def vfr_video(path: Path) -> Path:
+    """A variable-frame-rate H.264 mp4 whose grey level rises linearly with time, plus AAC."""
+    times = np.concatenate([[0], np.cumsum(VFR_GAPS)])
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("libx264", rate=25)
+        stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
+        stream.codec_context.time_base = Fraction(1, 1000)
+        stream.codec_context.options = {"crf": "0"}
+        sound = container.add_stream("aac", rate=AUDIO_RATE)
+        sound.layout = "mono"
+        for milliseconds in times:
+            level = round(20 + 200 * milliseconds / VFR_END_MS)
+            frame = av.VideoFrame.from_ndarray(np.full((48, 64, 3), level, np.uint8), "rgb24")
+            frame.pts, frame.time_base = int(milliseconds), Fraction(1, 1000)
+            for packet in stream.encode(frame):
+                container.mux(packet)
+        samples = AUDIO_RATE * VFR_END_MS // 1000
+        wave = 0.3 * np.sin(2 * np.pi * 440 * np.arange(samples) / AUDIO_RATE)
+        audio = av.AudioFrame.from_ndarray(
+            wave.astype(np.float32)[None], format="flt", layout="mono"
+        )
+        audio.sample_rate, audio.pts = AUDIO_RATE, 0
+        for packet in [*sound.encode(audio), *sound.encode(None), *stream.encode(None)]:
+            container.mux(packet)
+    return path
+
+
+def timed_levels(path: Path) -> tuple[np.ndarray, np.ndarray]:
+    """Each frame's presentation time (s) and mean grey level."""
+    times, levels = [], []
+    with av.open(str(path)) as container:
+        for frame in container.decode(video=0):
+            times.append(float(frame.pts * frame.time_base))
+            levels.append(frame.to_ndarray(format="rgb24").astype(np.float64).mean())
+    return np.array(times), np.array(levels)
+
+
+class Blend:
+    """Linear blend: the frame at time t between two frames is their mix, so here the grey level
+    of every output frame says which instant of the source it shows."""
+
+    def interpolate_batch(self, frame0, frame1, time):
+        return frame0 + (frame1 - frame0) * time[:, None, None, None]
+
+
+@pytest.mark.parametrize("options", [{"fps": 50}, {"factor": 2}])
+def test_variable_frame_rate_keeps_each_instant_duration_and_audio(tmp_path, options):
+    source = vfr_video(tmp_path / "vfr.mp4")
+    output = tmp_path / "out.mp4"
+    result = convert(
+        source, output, model=Blend(), progress=False, crf=0, scene_threshold=0, **options
+    )
+    source_times, source_levels = timed_levels(source)
+    assert len(source_times) == len(VFR_GAPS) + 1 and source_times[6] == pytest.approx(0.4)
+    times, levels = timed_levels(output)
+    rate = float(result.output_rate)
+    assert len(times) == result.output_frames
+    np.testing.assert_allclose(np.diff(times), 1 / rate, atol=1e-3)  # a constant output grid
+    # each output frame shows the source at its own instant (the source's value in between)
+    expected = np.interp(times - times[0], source_times - source_times[0], source_levels)
+    assert np.abs(levels - expected).max() < 2.5, np.abs(levels - expected).max()
+    # every original frame that falls on the output grid is kept at its own time (at 50 fps all
+    # of them: the source's times are multiples of 20 ms; at 2 x the 21 fps average, few are)
+    on_grid = [t for t in source_times if abs(t * rate - round(t * rate)) < 1e-6]
+    assert len(on_grid) == (len(source_times) if "fps" in options else 1)
+    for t in on_grid:
+        index = int(np.argmin(np.abs(times - t)))
+        assert abs(times[index] - t) < 1e-6
+        assert levels[index] == pytest.approx(source_levels[list(source_times).index(t)], abs=1)
+    # duration within one output frame, audio copied unchanged
+    before, after = read_video(source), read_video(output)
+    assert abs(len(times) / rate - VFR_END_MS / 1000) <= 1 / rate
+    assert abs(after["container_duration"] - before["container_duration"]) <= 1 / rate
+    assert after["audio_packets"] == before["audio_packets"]
