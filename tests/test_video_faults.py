@@ -328,8 +328,7 @@ class Blend:
         return frame0 + (frame1 - frame0) * time[:, None, None, None]
 
 
-@pytest.mark.parametrize("options", [{"fps": 50}, {"factor": 2}])
-def test_variable_frame_rate_keeps_each_instant_duration_and_audio(tmp_path, options):
+def converted_vfr(tmp_path: Path, **options):
     source = vfr_video(tmp_path / "vfr.mp4")
     output = tmp_path / "out.mp4"
     result = convert(
@@ -338,22 +337,34 @@ def test_variable_frame_rate_keeps_each_instant_duration_and_audio(tmp_path, opt
     source_times, source_levels = timed_levels(source)
     assert len(source_times) == len(VFR_GAPS) + 1 and source_times[6] == pytest.approx(0.4)
     times, levels = timed_levels(output)
-    rate = float(result.output_rate)
     assert len(times) == result.output_frames
-    np.testing.assert_allclose(np.diff(times), 1 / rate, atol=1e-3)  # a constant output grid
     # each output frame shows the source at its own instant (the source's value in between)
     expected = np.interp(times - times[0], source_times - source_times[0], source_levels)
     assert np.abs(levels - expected).max() < 2.5, np.abs(levels - expected).max()
-    # every original frame that falls on the output grid is kept at its own time (at 50 fps all
-    # of them: the source's times are multiples of 20 ms; at 2 x the 21 fps average, few are)
-    on_grid = [t for t in source_times if abs(t * rate - round(t * rate)) < 1e-6]
-    assert len(on_grid) == (len(source_times) if "fps" in options else 1)
-    for t in on_grid:
-        index = int(np.argmin(np.abs(times - t)))
-        assert abs(times[index] - t) < 1e-6
-        assert levels[index] == pytest.approx(source_levels[list(source_times).index(t)], abs=1)
     # duration within one output frame, audio copied unchanged
     before, after = read_video(source), read_video(output)
-    assert abs(len(times) / rate - VFR_END_MS / 1000) <= 1 / rate
-    assert abs(after["container_duration"] - before["container_duration"]) <= 1 / rate
+    frame = 1 / float(result.output_rate)
+    assert abs(after["container_duration"] - before["container_duration"]) <= frame
     assert after["audio_packets"] == before["audio_packets"]
+    return result, (source_times, source_levels), (times, levels)
+
+
+def test_variable_frame_rate_with_fps_interpolates_each_instant_on_a_constant_grid(tmp_path):
+    result, (source_times, source_levels), (times, levels) = converted_vfr(tmp_path, fps=50)
+    assert result.output_frames == 50  # 1.000 s at 50 fps
+    np.testing.assert_allclose(np.diff(times), 1 / 50, atol=1e-4)
+    # the source's times are multiples of 20 ms, so each original lands on the grid, unchanged
+    for moment, level in zip(source_times, source_levels):
+        index = int(np.argmin(np.abs(times - moment)))
+        assert abs(times[index] - moment) < 1e-4
+        assert levels[index] == pytest.approx(level, abs=1)
+
+
+def test_variable_frame_rate_with_factor_keeps_every_original_at_its_own_time(tmp_path):
+    result, (source_times, source_levels), (times, levels) = converted_vfr(tmp_path, factor=2)
+    assert result.output_frames == 2 * len(source_times)
+    np.testing.assert_allclose(times[0::2], source_times, atol=1e-4)  # originals, own times
+    np.testing.assert_allclose(levels[0::2], source_levels, atol=1)
+    middles = (source_times[:-1] + source_times[1:]) / 2  # one new frame halfway in each gap
+    np.testing.assert_allclose(times[1:-1:2], middles, atol=1e-4)
+    assert times[-1] == pytest.approx(source_times[-1] + 0.020, abs=1e-4)  # last held: 40 ms

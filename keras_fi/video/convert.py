@@ -13,11 +13,12 @@ last frame held for ``f - 1`` slots so the duration (``n / r`` seconds) is uncha
 stays in sync. With ``fps=R`` it gets ``ceil(n * R / r)`` frames, each at its exact timestamp.
 A frame folder has no duration, so ``f`` gives ``f * (n - 1) + 1`` frames (nothing after the last).
 
-Timestamps. Source frames are placed at their own timestamps: the output is on a constant grid
-(``f`` times the average rate, or ``fps``) and each output frame is made at its instant from the
-two source frames around it, so a variable-frame-rate video keeps its timing, its duration (last
-timestamp plus the last frame's duration) and its audio sync; the counts above are those of a
-constant-rate video. A video that decodes fewer frames than it declares (a truncated file) is
+Timestamps. Source frames count at their own timestamps, so a variable-frame-rate video keeps
+its timing, its duration (last timestamp plus the last frame's duration) and its audio sync. With
+``factor=f`` it stays variable-rate: every original frame at its own timestamp, ``f - 1`` frames
+evenly between it and the next (``f * n`` frames). With ``fps=R`` the output is on the constant
+grid of ``R`` and each output frame is made at its instant from the two source frames around it
+(``ceil(duration * R)`` frames). A video that decodes fewer frames than it declares (a truncated file) is
 converted as far as it decodes, with a warning on stderr (``strict=True``: an error).
 """
 
@@ -40,6 +41,7 @@ from keras_fi.video.progress import Progress
 from keras_fi.video.scene import DEFAULT_SCENE_THRESHOLD, is_scene_cut, scene_score, thumbnail
 from keras_fi.video.tiling import DEFAULT_TILE_SIZE, Tile, plan_tiles
 from keras_fi.video.timing import (
+    PlannedFrame,
     frames_after,
     frames_between,
     frames_from_source,
@@ -265,8 +267,11 @@ class _PairPlanner:
 
     With ``output_rate`` (videos) frames are placed by their own timestamps (`timing.
     frames_between`), so variable-frame-rate input keeps its timing; without it (frame folders)
-    on the grid of ``step``. A frame without a timestamp, or with one not after the previous
-    frame's, is placed one ``1 / input_rate`` after the previous frame.
+    on the grid of ``step``. With ``subdivide=f`` (``--factor`` on a variable-frame-rate video)
+    every source frame is kept at its own timestamp and ``f - 1`` frames are placed evenly
+    between it and the next; their times collect in ``output_times``. A frame without a
+    timestamp, or with one not after the previous frame's, is placed one ``1 / input_rate``
+    after the previous frame.
     """
 
     def __init__(
@@ -277,8 +282,11 @@ class _PairPlanner:
         *,
         output_rate: Fraction | None = None,
         input_rate: Fraction | None = None,
+        subdivide: int | None = None,
     ) -> None:
         self.engine = engine
+        self.subdivide = subdivide
+        self.output_times: deque[Fraction] = deque()
         self.step = step
         self.scene_threshold = scene_threshold
         self.output_rate = output_rate
@@ -297,7 +305,7 @@ class _PairPlanner:
         duration: Fraction | None = None,
     ) -> None:
         """Add the next source frame: plans the output frames between it and the previous one."""
-        timed = self.output_rate is not None
+        timed = self.output_rate is not None or bool(self.subdivide)
         if timed:
             if self.time is None:
                 time = Fraction(0) if time is None else time
@@ -310,7 +318,14 @@ class _PairPlanner:
                 scene_score(self.thumbnail, frame_thumbnail), self.scene_threshold
             )
             self.scene_cuts += bool(cut)
-            if timed:
+            if self.subdivide:
+                planned_frames = [
+                    PlannedFrame(-1, self.index, Fraction(j, self.subdivide))
+                    for j in range(self.subdivide)
+                ]
+                for planned in planned_frames:
+                    self.output_times.append(self.time + (time - self.time) * planned.time)
+            elif timed:
                 planned_frames = frames_between(
                     self.index, self.time, time, self.origin, self.output_rate
                 )
@@ -335,7 +350,12 @@ class _PairPlanner:
 
         A video's last frame lasts its own duration (else as long as the frame before it).
         """
-        if hold_last and self.output_rate is not None:
+        if hold_last and self.subdivide:
+            duration = self.duration or self.interval or self.frame_period
+            for j in range(self.subdivide):
+                self.engine.add_copy(self.frame)
+                self.output_times.append(self.time + duration * Fraction(j, self.subdivide))
+        elif hold_last and self.output_rate is not None:
             duration = self.duration or self.interval or self.frame_period
             held = frames_after(
                 self.index, self.time, self.time + duration, self.origin, self.output_rate
@@ -433,6 +453,12 @@ def convert(
                 f"{src} has {len(head_frames)} decodable video frame(s); interpolation needs at least 2"
             )
         height, width = head_frames[0][0].shape[:2]
+        # --factor on a variable-frame-rate video: keep every frame at its own timestamp (output
+        # timestamps in 1/factor of the input's unit, so the new frames' times are exact).
+        subdivide = (
+            round(output_rate / reader.rate) if fps is None and reader.variable_rate else None
+        )
+        time_base = Fraction(reader.stream.time_base) / subdivide if subdivide else None
         estimated = reader.estimated_frames
         total = output_frame_count(estimated, step) if estimated else None
         with video_io.atomic_output(dst) as temporary:
@@ -448,6 +474,7 @@ def convert(
                 source=reader,
                 start_time=reader.start_time,
                 target=dst,
+                time_base=time_base,
             )
             try:
                 model = load_model(model)
@@ -455,7 +482,12 @@ def convert(
                     model, height, width, batch_size=batch_size, tile_size=tile_size
                 )
                 planner = _PairPlanner(
-                    engine, step, scene_threshold, output_rate=output_rate, input_rate=reader.rate
+                    engine,
+                    step,
+                    scene_threshold,
+                    output_rate=None if subdivide else output_rate,
+                    input_rate=reader.rate,
+                    subdivide=subdivide,
                 )
                 for message in writer.warnings:
                     video_io.print_warning(message)
@@ -466,7 +498,8 @@ def convert(
 
                     def drain() -> None:
                         for frame in engine.pop_ready():
-                            writer.write(frame)
+                            times = planner.output_times
+                            writer.write(frame, times.popleft() if times else None)
                             bar.update()
 
                     for kind, item in _chain_frames(head_frames, stream):

@@ -400,6 +400,13 @@ class VideoReader:
         return Fraction(0)
 
     @property
+    def variable_rate(self) -> bool:
+        """Whether the stream's frames are not evenly spaced: its average rate differs from the
+        rate its timestamps are on (FFmpeg's ``avg_frame_rate`` against ``r_frame_rate``)."""
+        base = self.stream.base_rate
+        return bool(base) and Fraction(base) != self.rate
+
+    @property
     def estimated_frames(self) -> int | None:
         """Frame count from the header, or duration times rate; ``None`` when unknown."""
         if self.stream.frames:
@@ -536,6 +543,8 @@ class VideoWriter:
         start_time: presentation time of the first output frame in seconds (the input's, so
             copied audio stays in sync).
         target: the final output path when ``path`` is a temporary file (for messages).
+        time_base: unit of explicit timestamps (variable frame rate): each `write` then gives
+            the frame's ``time`` in seconds. Default: frames are evenly spaced at ``rate``.
 
     Raises:
         InputError: unknown codec or a container that cannot hold it.
@@ -553,9 +562,11 @@ class VideoWriter:
         source: VideoReader | None = None,
         start_time: Fraction = Fraction(0),
         target: str | os.PathLike | None = None,
+        time_base: Fraction | None = None,
     ) -> None:
         av = _av()
         self.path = Path(path)
+        self.time_base = Fraction(time_base) if time_base else None
         # Messages name the file the user asked for, not the temporary file being written.
         self.target = Path(target) if target is not None else self.path
         self.warnings: list[str] = []
@@ -585,7 +596,7 @@ class VideoWriter:
         self.stream.width = width + (width % 2 if self.pad else 0)
         self.stream.height = height + (height % 2 if self.pad else 0)
         self.stream.pix_fmt = pix_fmt
-        self.stream.codec_context.time_base = Fraction(1) / rate
+        self.stream.codec_context.time_base = self.time_base or Fraction(1) / rate
         if crf is not None and codec in _CRF_CODECS:
             options = {"crf": str(crf)}
             if codec == "libvpx-vp9":
@@ -628,8 +639,11 @@ class VideoWriter:
     def _av_error():
         return _av().FFmpegError
 
-    def write(self, frame: np.ndarray) -> None:
-        """Encode one ``(height, width, 3)`` uint8 RGB frame as the next output frame."""
+    def write(self, frame: np.ndarray, time: Fraction | None = None) -> None:
+        """Encode one ``(height, width, 3)`` uint8 RGB frame as the next output frame.
+
+        ``time`` (seconds, with ``time_base``) places it; times must increase.
+        """
         av = _av()
         if self.pad:
             frame = np.pad(frame, ((0, self.height % 2), (0, self.width % 2), (0, 0)), mode="edge")
@@ -639,7 +653,10 @@ class VideoWriter:
             dst_colorspace=self.color.sws_colorspace,
             dst_color_range=self.color.sws_range,
         )
-        video_frame.pts = self.first_pts + self.frames_written
+        if self.time_base is not None and time is not None:
+            video_frame.pts = round(Fraction(time) / self.time_base)
+        else:
+            video_frame.pts = self.first_pts + self.frames_written
         video_frame.time_base = self.stream.codec_context.time_base
         self.frames_written += 1
         for packet in self.stream.encode(video_frame):
