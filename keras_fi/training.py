@@ -88,6 +88,7 @@ def train(
     seed: int | None = 0,
     verbose: int | str = "auto",
     dataset=None,
+    distribute: bool = False,
 ):
     """Trains a preset architecture and writes the result to ``out_dir/preset``.
 
@@ -112,6 +113,10 @@ def train(
         allow_tf32: let NVIDIA GPUs compute float32 products in TensorFloat-32. Off by default:
             training diverged under TF32 on an H200 (see ``keras_fi.precision``). This sets the
             backend's global precision for the whole process.
+        distribute: data-parallel over all devices of all hosts (JAX; ``keras_fi.distributed``,
+            ``docs/distributed_training.md``): ``batch_size`` is the global batch, split over the
+            devices; each host draws its own share of it (or, with ``dataset``, Keras keeps each
+            host's slice of the same global batches); process 0 alone writes files.
 
     Returns:
         the trained model.
@@ -122,6 +127,11 @@ def train(
         raise InputError("steps and batch size must be >= 1 and the crop >= 16 pixels.")
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
+    if distribute:
+        from keras_fi import distributed
+
+        distributed.initialize()  # multi-host: before anything runs on JAX
+        distributed.data_parallel(batch_size, auto_shard_dataset=dataset is not None)
     from keras_fi.precision import use_full_float32
 
     use_full_float32(not allow_tf32)
@@ -133,13 +143,16 @@ def train(
         model.load_weights(str(Path(_preset_dir(init_from)) / "model.weights.h5"))
     model.compile(learning_rate=learning_rate, decay_steps=steps, flow_loss_weight=flow_loss_weight)
     if dataset is None:
+        share_batch, share_seed = batch_size, seed
+        if distribute:
+            share_batch, share_seed = distributed.process_share(batch_size, seed)
         dataset = build_dataset(
             data_paths,
             crop_size=crop_size,
-            batch_size=batch_size,
+            batch_size=share_batch,
             max_spacing=max_spacing,
             synthetic_fraction=synthetic_fraction,
-            seed=seed,
+            seed=share_seed,
             with_flow=flow_loss_weight > 0,
             small_motion=small_motion,
         )
@@ -158,6 +171,8 @@ def train(
         keras.callbacks.TensorBoard(str(out_dir / "logs"), write_graph=False),
         backup,
     ]
+    if distribute:
+        callbacks = distributed.callbacks_for_this_process(callbacks)
     start = time.time()
     model.fit(
         dataset,
@@ -167,7 +182,12 @@ def train(
         verbose=verbose,
     )
     seconds = time.time() - start
-    model.save_to_preset(
+    save_preset = model.save_to_preset
+    if distribute:
+        if not distributed.is_chief():
+            return model  # process 0 writes the preset
+        save_preset = distributed.host_local(save_preset)
+    save_preset(
         out_dir / "preset",
         metadata={
             "trained_on": {

@@ -57,6 +57,13 @@ def add_parser(subparsers) -> None:
         action="store_true",
         help="let NVIDIA GPUs use TensorFloat-32 for float32 products (faster; diverged on an H200)",
     )
+    parser.add_argument(
+        "--distribute",
+        action="store_true",
+        help="data-parallel over all local devices (JAX), and over several hosts when "
+        "KERAS_DISTRIBUTION_* variables or SLURM describe a job; --batch-size is the global "
+        "batch (see docs/distributed_training.md)",
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", required=True, help="run directory")
     parser.set_defaults(func=run)
@@ -94,6 +101,10 @@ def run(args) -> int:
         mixed_precision=args.mixed_precision,
         allow_tf32=args.allow_tf32,
         seed=args.seed,
+        distribute=args.distribute,
     )
-    print(f"trained preset written to {args.out}/preset")
+    from keras_fi.distributed import is_chief
+
+    if is_chief():  # the other hosts of a multi-host job write nothing
+        print(f"trained preset written to {args.out}/preset")
     return 0
