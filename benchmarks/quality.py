@@ -13,6 +13,7 @@ Usage:
     python benchmarks/quality.py --presets small,base --two-pass
     python benchmarks/quality.py --presets tiny --include-untrained   # smoke test
     python benchmarks/quality.py --presets small --baselines none --model '{"scale": 1.0}'
+    python benchmarks/quality.py --presets cascade_small --weights-gap   # + the same, untrained
 """
 
 from __future__ import annotations
@@ -140,6 +141,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--two-pass", action="store_true", help="presets: average the swapped pass")
     parser.add_argument("--include-untrained", action="store_true", help="also untrained presets")
     parser.add_argument(
+        "--weights-gap",
+        action="store_true",
+        help="also score each preset's model with load_weights=False (what training adds)",
+    )
+    parser.add_argument(
         "--model",
         default="{}",
         help="JSON of settings passed to from_preset, e.g. '{\"refine_presmooth\": 0}'",
@@ -177,6 +183,18 @@ def main(argv: list[str] | None = None) -> int:
         if args.two_pass:
             label += " two-pass"
         methods.append((f"preset {label}", {"model": model, "two_pass": args.two_pass}))
+        if args.weights_gap:
+            from keras_fi.models import FourierInterpolator
+
+            untrained = FourierInterpolator.from_preset(
+                name, load_weights=False, **json.loads(args.model)
+            )
+            methods.append(
+                (
+                    f"preset {label}, untrained weights",
+                    {"model": untrained, "two_pass": args.two_pass},
+                )
+            )
 
     table: dict[str, dict[str, dict]] = {}
     counts: dict[str, int] = {}

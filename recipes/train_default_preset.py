@@ -66,6 +66,33 @@ def evaluate_preset(preset_dir: Path, sets=VALIDATION_SETS + REPORT_SETS) -> dic
     return metrics
 
 
+def validate_checkpoint(config: dict, stage_dir: Path) -> int:
+    """Scores a running stage's latest weights on the validation sets (never the report sets)."""
+    import tempfile
+
+    from keras_fi.models import FourierInterpolator
+
+    weights = stage_dir / "checkpoint.weights.h5"
+    if not weights.is_file():
+        print(f"no checkpoint yet: {weights}", file=sys.stderr)
+        return 2
+    with tempfile.TemporaryDirectory() as tmp:  # a copy: the run may overwrite it meanwhile
+        shutil.copy(weights, Path(tmp) / "model.weights.h5")
+        model = FourierInterpolator.from_preset(
+            config["preset"], load_weights=False, **config.get("inference", {})
+        )
+        model.load_weights(str(Path(tmp) / "model.weights.h5"))
+    history = stage_dir / "history.csv"
+    epochs = len(history.read_text().splitlines()) - 1 if history.is_file() else "?"
+    print(f"{stage_dir.name}, {epochs} epochs in history.csv")
+    from keras_fi.evaluation import evaluate
+
+    for name in config.get("validation_sets", VALIDATION_SETS):
+        result = evaluate(str(EVAL_ROOT / name), model=model, progress=False)
+        print(f"{name}: PSNR {result['psnr']:.3f} dB  SSIM {result['ssim']:.4f}  n={result['n']}")
+    return 0
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawTextHelpFormatter
@@ -77,10 +104,18 @@ def main(argv=None) -> int:
         "--evaluate-only", action="store_true", help="score the last finished stage"
     )
     parser.add_argument("--install", action="store_true", help="copy into keras_fi/presets/")
+    parser.add_argument(
+        "--validate-checkpoint",
+        metavar="STAGE",
+        help="score STAGE's latest checkpoint (checkpoint.weights.h5, written every epoch) with "
+        "the inference settings on the validation sets only, while it trains",
+    )
     args = parser.parse_args(argv)
 
     config = json.loads(Path(args.config).read_text())
     out = Path(args.out)
+    if args.validate_checkpoint:
+        return validate_checkpoint(config, out / args.validate_checkpoint)
     from keras_fi.models.preset_utils import METADATA_FILE, read_metadata
     from keras_fi.training import train
 

@@ -97,7 +97,6 @@ def test_untrained_cascade_outputs_the_blend_at_odd_sizes():
     assert np.max(np.abs(out - blend)) < 1e-3
 
 
-@pytest.mark.multibackend
 def test_gradients_reach_every_weight_of_the_cascade():
     model = cascade()
     randomize(model)
@@ -181,3 +180,88 @@ def test_cascade_learns_motion_on_synthetic_translations():
         np.mean(np.abs(predict(model, frames[:, 0], frames[:, 2], inputs["time"]) - target))
     )
     assert after < 0.7 * before, (before, after)
+
+
+FOUR_FRAMES = dict(TINY_CASCADE, context_frames=4)
+
+
+def test_four_frame_model_uses_its_context():
+    """Untrained it is the blend; with weights, frame_prev and frame_next change the output, and
+    leaving them out equals repeating frame0 and frame1."""
+    model = cascade(context_frames=4)
+    frame_prev, frame0 = random_frames((1, 40, 56, 3), seed=6)
+    frame1, frame_next = random_frames((1, 40, 56, 3), seed=7)
+    context = (frame_prev, frame_next)
+    out = model.interpolate_batch(frame0, frame1, [0.5], context)
+    np.testing.assert_allclose(out, 0.5 * (frame0 + frame1), atol=1e-3)
+    randomize(model)
+    out = model.interpolate_batch(frame0, frame1, [0.5], context)
+    other = model.interpolate_batch(frame0, frame1, [0.5], (frame_next, frame_prev))
+    assert np.mean(np.abs(out - other)) > 1e-3, "the context is ignored"
+    np.testing.assert_allclose(
+        model.interpolate_batch(frame0, frame1, [0.5]),
+        model.interpolate_batch(frame0, frame1, [0.5], (frame0, frame1)),
+        atol=1e-6,
+    )
+
+
+def test_four_frame_gradients_reach_every_weight():
+    model = cascade(context_frames=4)
+    randomize(model)
+    frames = random_frames((1, 64, 64, 3), seed=8) + random_frames((1, 64, 64, 3), seed=9)
+    inputs = {
+        "frame_prev": frames[0],
+        "frame0": frames[1],
+        "frame1": frames[2],
+        "frame_next": frames[3],
+        "time": np.array([0.5], "float32"),
+    }
+    grads = gradients(model, inputs)
+    paths = [w.path for w in model.trainable_weights]
+    missing = [p for p, g in zip(paths, grads) if g is None or not np.abs(g).max() > 0]
+    assert not missing, missing
+
+
+def test_four_frame_config_and_interpolate_api():
+    model = cascade(context_frames=4)
+    randomize(model)
+    rng = np.random.default_rng(0)
+    frames = [rng.integers(0, 256, (33, 47, 3), dtype=np.uint8) for _ in range(4)]
+    out = model.interpolate(frames[1], frames[2], context=(frames[0], frames[3]))
+    assert out.shape == (33, 47, 3) and out.dtype == np.uint8
+    rebuilt = FourierInterpolator.from_config(model.get_config())
+    rebuilt.build()
+    rebuilt.set_weights(model.get_weights())
+    again = rebuilt.interpolate(frames[1], frames[2], context=(frames[0], frames[3]))
+    np.testing.assert_array_equal(again, out)
+    with pytest.raises(ValueError, match="context_frames"):
+        FourierInterpolator(context_frames=3)
+    with pytest.raises(ValueError, match="cascade"):
+        FourierInterpolator(context_frames=4)
+
+
+def test_evaluation_protocol_follows_the_models_context_frames(tmp_path):
+    """On septuplets a four-frame model is scored multi-frame (im1, im3, im5, im7 -> im4), a
+    two-frame model two-frame; the two protocols differ for a model that uses its context."""
+    from PIL import Image
+
+    from keras_fi.errors import InputError
+    from keras_fi.evaluation import evaluate
+
+    rng = np.random.default_rng(0)
+    folder = tmp_path / "sequences" / "00001" / "0001"
+    folder.mkdir(parents=True)
+    for k in range(1, 8):
+        Image.fromarray(rng.integers(0, 256, (32, 32, 3), dtype=np.uint8)).save(
+            folder / f"im{k}.png"
+        )
+    (tmp_path / "sep_testlist.txt").write_text("00001/0001\n")
+    four = cascade(context_frames=4)
+    randomize(four)
+    multi = evaluate(tmp_path, model=four)
+    two = evaluate(tmp_path, model=four, protocol="two-frame")
+    assert (multi["protocol"], two["protocol"]) == ("multi-frame", "two-frame")
+    assert multi["psnr"] != two["psnr"]
+    assert evaluate(tmp_path, model=cascade())["protocol"] == "two-frame"
+    with pytest.raises(InputError, match="baselines"):
+        evaluate(tmp_path, method="linear", protocol="multi-frame")

@@ -91,6 +91,7 @@ def test_vimeo_septuplets_two_frame_protocol(tmp_path):
         "im4.png",
         "im5.png",
     ]
+    assert [p.name for p in triplets[0].context] == ["im1.png", "im7.png"]
     (tmp_path / "sequences" / "00001" / "0001" / "im4.png").unlink()
     with pytest.raises(InputError, match="im4.png"):
         read_set(tmp_path)

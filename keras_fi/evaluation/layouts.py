@@ -51,6 +51,9 @@ class Triplet:
         gt: path of the true middle frame.
         frame1: path of the second input frame.
         group: the sequence (video) the case comes from; equals ``name`` except for ``davis``.
+        context: ``(frame_prev, frame_next)``, the frames one input spacing before ``frame0`` and
+            after ``frame1``, where the layout has them (Vimeo-90K septuplets: ``im1`` and ``im7``,
+            the multi-frame protocol); ``None`` otherwise.
 
     Example:
         >>> t = Triplet("a", Path("a/frame0.png"), Path("a/gt.png"), Path("a/frame1.png"))
@@ -63,6 +66,7 @@ class Triplet:
     gt: Path
     frame1: Path
     group: str = ""
+    context: tuple[Path, Path] | None = None
 
     def __post_init__(self) -> None:
         if not self.group:
@@ -134,7 +138,16 @@ def read_vimeo90k(path: Path) -> list[Triplet]:
 def read_vimeo90k_septuplets(path: Path) -> list[Triplet]:
     """Vimeo-90K septuplets, two-frame protocol: ``sequences/<a>/<b>/im1.png ... im7.png`` listed
     in ``sep_testlist.txt``; each case predicts ``im4`` from ``im3`` and ``im5``."""
-    return _read_vimeo_list(path, "sep_testlist.txt", _SEPTUPLET_NAMES)
+    triplets = _read_vimeo_list(path, "sep_testlist.txt", _SEPTUPLET_NAMES)
+    with_context = []
+    for triplet in triplets:
+        folder = triplet.gt.parent
+        context = (folder / "im1.png", folder / "im7.png")
+        for p in context:
+            if not p.is_file():
+                raise InputError(f"{p}: missing (a septuplet has im1.png ... im7.png)")
+        with_context.append(dataclasses.replace(triplet, context=context))
+    return with_context
 
 
 def _read_vimeo_list(path: Path, list_name: str, names: tuple[str, str, str]) -> list[Triplet]:
@@ -379,6 +392,21 @@ def load_image(path: str | os.PathLike) -> np.ndarray:
     except (OSError, UnidentifiedImageError, ValueError) as error:
         raise InputError(f"{path}: cannot read image ({error})") from None
     return array
+
+
+def load_context(triplet: Triplet) -> tuple[np.ndarray, np.ndarray] | None:
+    """Read ``(frame_prev, frame_next)`` as uint8 RGB arrays, or ``None`` without context."""
+    if triplet.context is None:
+        return None
+    frames = tuple(load_image(p) for p in triplet.context)
+    reference = load_image(triplet.frame0)
+    for p, array in zip(triplet.context, frames):
+        if array.shape != reference.shape:
+            raise InputError(
+                f"{p}: is {array.shape[1]}x{array.shape[0]} but {triplet.frame0.name} is "
+                f"{reference.shape[1]}x{reference.shape[0]} (case {triplet.name})"
+            )
+    return frames
 
 
 def load_triplet(triplet: Triplet) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

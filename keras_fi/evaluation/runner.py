@@ -18,7 +18,7 @@ import numpy as np
 
 from keras_fi.errors import InputError
 from keras_fi.evaluation.baselines import BASELINES, get_baseline, to_uint8
-from keras_fi.evaluation.layouts import check_triplet, load_triplet, read_set
+from keras_fi.evaluation.layouts import check_triplet, load_context, load_triplet, read_set
 from keras_fi.evaluation.metrics import psnr as psnr_metric
 from keras_fi.evaluation.metrics import ssim as ssim_metric
 from keras_fi.evaluation.report import (
@@ -36,12 +36,19 @@ Predictor = Callable[[np.ndarray, np.ndarray, float], np.ndarray]
 def _model_predictor(model: Any) -> Predictor:
     """Wrap ``model.interpolate`` (float [0, 1] in and out) as a uint8 -> float [0, 255] predictor."""
 
-    def predict(frame0: np.ndarray, frame1: np.ndarray, time: float) -> np.ndarray:
+    def predict(frame0: np.ndarray, frame1: np.ndarray, time: float, context=None) -> np.ndarray:
+        kwargs = {}
+        if context is not None:
+            kwargs["context"] = tuple(frame.astype(np.float32) / 255.0 for frame in context)
         out = model.interpolate(
-            frame0.astype(np.float32) / 255.0, frame1.astype(np.float32) / 255.0, time=time
+            frame0.astype(np.float32) / 255.0,
+            frame1.astype(np.float32) / 255.0,
+            time=time,
+            **kwargs,
         )
         return np.asarray(out, dtype=np.float64) * 255.0
 
+    predict.model = model  # the protocol follows the model's context_frames
     return predict
 
 
@@ -101,11 +108,17 @@ def _baseline_predictor(name: str) -> Predictor:
 
 
 def _predict(
-    predictor: Predictor, frame0: np.ndarray, frame1: np.ndarray, two_pass: bool
+    predictor: Predictor, frame0: np.ndarray, frame1: np.ndarray, two_pass: bool, context=None
 ) -> np.ndarray:
-    out = predictor(frame0, frame1, 0.5)
+    if context is None:
+        out = predictor(frame0, frame1, 0.5)
+    else:
+        out = predictor(frame0, frame1, 0.5, context)
     if two_pass:
-        swapped = predictor(frame1, frame0, 0.5)
+        if context is None:
+            swapped = predictor(frame1, frame0, 0.5)
+        else:
+            swapped = predictor(frame1, frame0, 0.5, context[::-1])
         out = (np.asarray(out, np.float64) + np.asarray(swapped, np.float64)) / 2.0
     return out if out.dtype == np.uint8 else to_uint8(out)
 
@@ -122,6 +135,7 @@ def evaluate(
     limit: int | None = None,
     progress: bool = False,
     json_path: str | os.PathLike | None = None,
+    protocol: str = "auto",
 ) -> dict:
     """Score a model or baseline on the set at ``path`` (mean PSNR / SSIM over its triplets).
 
@@ -143,10 +157,15 @@ def evaluate(
         limit: score only the first ``limit`` triplets (in natural order of names).
         progress: show a progress bar on stderr.
         json_path: also write the result as JSON there.
+        protocol: ``"two-frame"`` (predict from frame0 and frame1 only), ``"multi-frame"`` (also
+            pass each case's ``frame_prev`` and ``frame_next``, as QVI and ST-MFNet score
+            Vimeo-90K septuplets: im1, im3, im5, im7 → im4; needs a set with context) or
+            ``"auto"``: multi-frame for a model with ``context_frames=4`` on a set with context,
+            two-frame otherwise. A four-frame model on a two-frame set repeats frame0 and frame1.
 
     Returns:
         ``{"psnr", "ssim", "n", "ms_per_frame", "per_sequence": [{"name", "psnr", "ssim", "ms"}],
-        "set", "layout", "method", "two_pass"}``, plus ``"per_video"`` when triplets come from
+        "set", "layout", "method", "two_pass", "protocol"}``, plus ``"per_video"`` when triplets come from
         longer videos (DAVIS layout) and ``"images"`` (the written files) with ``images``.
 
     Raises:
@@ -166,6 +185,19 @@ def evaluate(
     for triplet in triplets:  # fail fast on unreadable or mismatched files
         check_triplet(triplet)
     label, predictor, is_model = resolve_method(method, model)
+    has_context = all(t.context is not None for t in triplets)
+    if protocol not in ("auto", "two-frame", "multi-frame"):
+        raise InputError(f"protocol must be auto, two-frame or multi-frame, got {protocol!r}")
+    if protocol == "auto":
+        four = getattr(getattr(predictor, "model", None), "context_frames", 2) == 4
+        protocol = "multi-frame" if four and has_context else "two-frame"
+    if protocol == "multi-frame" and not has_context:
+        raise InputError(
+            f"{path}: the multi-frame protocol needs the frames around each case "
+            "(a Vimeo-90K septuplet layout); use protocol='two-frame'"
+        )
+    if protocol == "multi-frame" and not is_model:
+        raise InputError("the multi-frame protocol scores models; the baselines take two frames")
 
     bar = Progress(len(triplets), f"evaluate {label}", enabled=progress)
     rows: list[dict] = []
@@ -174,11 +206,12 @@ def evaluate(
     seen_shapes: set[tuple[int, ...]] = set()
     for index, triplet in enumerate(triplets):
         frame0, truth, frame1 = load_triplet(triplet)
+        context = load_context(triplet) if protocol == "multi-frame" else None
         if is_model and frame0.shape not in seen_shapes:
-            _predict(predictor, frame0, frame1, two_pass)  # compile for this size, untimed
+            _predict(predictor, frame0, frame1, two_pass, context)  # compile, untimed
             seen_shapes.add(frame0.shape)
         start = _time.perf_counter()
-        prediction = _predict(predictor, frame0, frame1, two_pass)
+        prediction = _predict(predictor, frame0, frame1, two_pass, context)
         ms = (_time.perf_counter() - start) * 1000.0
         if prediction.shape != truth.shape:
             raise InputError(
@@ -214,6 +247,7 @@ def evaluate(
         "layout": layout,
         "method": label,
         "two_pass": two_pass,
+        "protocol": protocol,
     }
     if any("group" in r for r in rows):
         result["per_video"] = _per_video(rows)

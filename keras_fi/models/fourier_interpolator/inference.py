@@ -11,20 +11,27 @@ class InferenceMixin:
     """``interpolate`` and ``interpolate_batch`` for a Keras model that takes
     ``{"frame0", "frame1", "time"}`` float frames in [0, 1] and returns the frame at ``time``."""
 
-    def interpolate_batch(self, frame0, frame1, time) -> np.ndarray:
+    def interpolate_batch(self, frame0, frame1, time, context=None) -> np.ndarray:
         """Low-level inference: float32 (B, H, W, 3) in [0, 1] and time (B,) → float32 (B, H, W, 3).
 
-        Goes through ``predict_on_batch``, whose compiled function is cached per input shape.
+        ``context``: ``(frame_prev, frame_next)``, float32 like the frames, for a model with
+        ``context_frames=4`` (without it, the model repeats frame0 and frame1). Goes through
+        ``predict_on_batch``, whose compiled function is cached per input shape.
         """
         frame0 = np.asarray(frame0, dtype="float32")
         frame1 = np.asarray(frame1, dtype="float32")
         time = np.asarray(time, dtype="float32").reshape(-1)
         if time.shape[0] == 1 and frame0.shape[0] != 1:
             time = np.repeat(time, frame0.shape[0])
-        output = self.predict_on_batch({"frame0": frame0, "frame1": frame1, "time": time})
+        inputs = {"frame0": frame0, "frame1": frame1, "time": time}
+        if getattr(self, "context_frames", 2) == 4:
+            frame_prev, frame_next = context if context is not None else (frame0, frame1)
+            inputs["frame_prev"] = np.asarray(frame_prev, dtype="float32")
+            inputs["frame_next"] = np.asarray(frame_next, dtype="float32")
+        output = self.predict_on_batch(inputs)
         return np.clip(np.asarray(output, dtype="float32"), 0.0, 1.0)
 
-    def interpolate(self, frame0, frame1, time=0.5, two_pass: bool = False):
+    def interpolate(self, frame0, frame1, time=0.5, two_pass: bool = False, context=None):
         """Interpolates between numpy frames.
 
         Args:
@@ -33,6 +40,9 @@ class InferenceMixin:
                 new leading axis.
             two_pass: also run the swapped pair (frame1, frame0, 1 - time) and average both, the
                 order-symmetric prediction (twice the compute).
+            context: ``(frame_prev, frame_next)``, the frames before ``frame0`` and after
+                ``frame1``, shaped like them, for a model with ``context_frames=4``; ignored by
+                two-frame models. Without it a four-frame model repeats frame0 and frame1.
 
         Returns:
             Frames with the dtype and shape of ``frame0`` (with a leading axis per time value when
@@ -45,15 +55,26 @@ class InferenceMixin:
         single = frame0.ndim == 3
         f0 = _to_float(frame0[None] if single else frame0)
         f1 = _to_float(frame1[None] if single else frame1)
+        context_float = None
+        if context is not None:
+            if len(context) != 2:
+                raise InputError("context must be a pair (frame_prev, frame_next).")
+            frame_prev, frame_next = (np.asarray(frame) for frame in context)
+            validate_frames(frame_prev, frame0)
+            validate_frames(frame_next, frame0)
+            context_float = tuple(
+                _to_float(frame[None] if single else frame) for frame in (frame_prev, frame_next)
+            )
         times = np.atleast_1d(np.asarray(time, dtype="float32"))
         if times.ndim != 1 or np.any(~np.isfinite(times)) or np.any((times < 0) | (times > 1)):
             raise InputError(f"time must be a number or a list of numbers in [0, 1], got {time!r}.")
         outputs = []
         for value in times:
             t = np.full((f0.shape[0],), value, dtype="float32")
-            out = self.interpolate_batch(f0, f1, t)
+            out = self.interpolate_batch(f0, f1, t, context_float)
             if two_pass:
-                out = 0.5 * (out + self.interpolate_batch(f1, f0, 1.0 - t))
+                swapped = None if context_float is None else context_float[::-1]
+                out = 0.5 * (out + self.interpolate_batch(f1, f0, 1.0 - t, swapped))
             out = _from_float(out, dtype)
             outputs.append(out[0] if single else out)
         if np.ndim(time) == 0:

@@ -75,6 +75,12 @@ class FourierInterpolator(InferenceMixin, PresetMixin, keras.Model):
         context_blocks: with ``"cascade"``, finer levels that also mix their warped features
             with a 3-D FFC block.
         fusion_filters: with ``"cascade"``, width of the :class:`Fusion` convolutions.
+        context_frames: 2 (default) or 4 (with ``"cascade"``): also take ``frame_prev`` (the
+            frame before ``frame0``) and ``frame_next`` (after ``frame1``). The coarsest level's
+            3-D FFC blocks then transform four frames over time, and a second cost volume
+            matches ``frame_prev`` with ``frame_next`` about the same centre, so the motion can
+            bend (accelerate, turn) instead of following a straight line. A missing neighbour
+            repeats the nearer frame.
         activation: activation of the convolutions.
         refine_iterations: with ``motion``, refine the final full-resolution flows photometrically
             (:class:`~keras_fi.layers.FlowRefinement`, no weights): this many Lucas-Kanade steps
@@ -126,6 +132,7 @@ class FourierInterpolator(InferenceMixin, PresetMixin, keras.Model):
         correlation_radius: int = 0,
         context_blocks: int = 0,
         fusion_filters: int = 16,
+        context_frames: int = 2,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -151,6 +158,11 @@ class FourierInterpolator(InferenceMixin, PresetMixin, keras.Model):
         self.correlation_radius = int(correlation_radius)
         self.context_blocks = int(context_blocks)
         self.fusion_filters = int(fusion_filters)
+        if context_frames not in (2, 4):
+            raise ValueError(f"context_frames must be 2 or 4, got {context_frames!r}")
+        if context_frames == 4 and motion != "cascade":
+            raise ValueError("context_frames=4 needs motion='cascade'.")
+        self.context_frames = int(context_frames)
         self.activation = activation
         self.refine_iterations = int(refine_iterations)
         self.refine_levels = int(refine_levels)
@@ -201,6 +213,7 @@ class FourierInterpolator(InferenceMixin, PresetMixin, keras.Model):
                 num_blocks=num_blocks,
                 context_blocks=self.context_blocks,
                 correlation_radius=self.correlation_radius,
+                context_frames=self.context_frames,
                 ratio_global=ratio_global,
                 use_quadrant=use_quadrant,
                 normalization=normalization,
@@ -316,9 +329,17 @@ class FourierInterpolator(InferenceMixin, PresetMixin, keras.Model):
         net0, net1 = frame0, frame1  # the frames the network sees (``scale``)
         for _ in range(self.scale_levels):
             net0, net1 = downsample2x(net0), downsample2x(net1)
+        context = None
+        if self.context_frames == 4:
+            context = []
+            for frame in self._unpack_context(inputs, frame0, frame1):
+                frame = self._pad(frame)
+                for _ in range(self.scale_levels):
+                    frame = downsample2x(frame)
+                context.append(frame)
 
         if self.motion == "cascade":
-            flow_mask, residual, flow_level = self._cascade(net0, net1, time, training)
+            flow_mask, residual, flow_level = self._cascade(net0, net1, time, training, context)
         else:
             flow_mask, residual, flow_level = self._unet(net0, net1, time, training)
         for _ in range(self.scale_levels):
@@ -354,18 +375,24 @@ class FourierInterpolator(InferenceMixin, PresetMixin, keras.Model):
             pyramid1.append(net1)
         return pyramid0, pyramid1
 
-    def _cascade(self, net0, net1, time, training):
+    def _cascade(self, net0, net1, time, training, context=None):
         """Learned coarse-to-fine motion; returns (flow/blend map, residual at the network's
-        resolution, halvings between the two)."""
-        # Weights shared by both frames: run them as one batch.
-        features = self.feature_extractor(ops.concatenate([net0, net1], axis=0) * 2.0 - 1.0)
+        resolution, halvings between the two). ``context``: (frame_prev, frame_next) at the
+        network's resolution, with ``context_frames=4``."""
+        # Weights shared by all frames: run them as one batch (frame0's examples first, then
+        # frame1's, then frame_prev's and frame_next's).
+        frames = [net0, net1] + (list(context) if context is not None else [])
+        features = self.feature_extractor(ops.concatenate(frames, axis=0) * 2.0 - 1.0)
         pyramid0, pyramid1 = self._pyramids(net0, net1)
         flow_mask, _ = self.motion_estimator(features, pyramid0, pyramid1, time, training=training)
         level = self.motion_estimator.output_level
         fine_flow_mask = flow_mask
         for _ in range(level):
             fine_flow_mask = upsample_flow_mask(fine_flow_mask)
-        residual = self.fusion(features[0], pyramid0[0], pyramid1[0], fine_flow_mask)
+        finest = features[0]
+        if context is not None:  # the fusion sees frame0's and frame1's features only
+            finest = ops.split(finest, 2, axis=0)[0]
+        residual = self.fusion(finest, pyramid0[0], pyramid1[0], fine_flow_mask)
         return flow_mask, residual, level + 1
 
     def _unet(self, net0, net1, time, training):
@@ -439,6 +466,15 @@ class FourierInterpolator(InferenceMixin, PresetMixin, keras.Model):
         if time is None:
             time = ops.full((ops.shape(frame0)[0],), 0.5, dtype=self.compute_dtype)
         return frame0, frame1, time
+
+    def _unpack_context(self, inputs, frame0, frame1):
+        """(frame_prev, frame_next); a missing one repeats frame0 / frame1 (the first and last
+        frames of a video have no neighbour on one side)."""
+        frame_prev = inputs.get("frame_prev")
+        frame_next = inputs.get("frame_next")
+        frame_prev = frame0 if frame_prev is None else ops.cast(frame_prev, self.compute_dtype)
+        frame_next = frame1 if frame_next is None else ops.cast(frame_next, self.compute_dtype)
+        return frame_prev, frame_next
 
     def _pad(self, frames):
         """Reflect-pads height and width up to a multiple of ``size_multiple``.
@@ -524,6 +560,7 @@ class FourierInterpolator(InferenceMixin, PresetMixin, keras.Model):
             "correlation_radius": self.correlation_radius,
             "context_blocks": self.context_blocks,
             "fusion_filters": self.fusion_filters,
+            "context_frames": self.context_frames,
         }
 
     @classmethod

@@ -87,6 +87,10 @@ class CoarseToFineMotion(keras.layers.Layer):
         num_blocks: residual 3-D FFC blocks at the coarsest level.
         context_blocks: finer levels (from the coarsest up) with one 3-D FFC block each.
         correlation_radius: radius of the cost volume at the coarsest level (0: none).
+        context_frames: 2, or 4: the features also hold frame_prev's and frame_next's examples;
+            the coarsest level stacks all four frames on the time axis of its FFC blocks, takes
+            their four context maps, and (with ``correlation_radius``) also correlates
+            frame_prev with frame_next about the target time.
         ratio_global, use_quadrant, normalization: of the FFC blocks.
         activation: of the update blocks.
     """
@@ -99,6 +103,7 @@ class CoarseToFineMotion(keras.layers.Layer):
         num_blocks: int = 2,
         context_blocks: int = 0,
         correlation_radius: int = 0,
+        context_frames: int = 2,
         ratio_global: float = 0.75,
         use_quadrant: bool = True,
         normalization: str | None = None,
@@ -119,6 +124,9 @@ class CoarseToFineMotion(keras.layers.Layer):
         self.num_blocks = int(num_blocks)
         self.context_blocks = int(context_blocks)
         self.correlation_radius = int(correlation_radius)
+        if context_frames not in (2, 4):
+            raise ValueError(f"context_frames must be 2 or 4, got {context_frames!r}")
+        self.context_frames = int(context_frames)
         self.ratio_global = ratio_global
         self.use_quadrant = use_quadrant
         self.normalization = normalization
@@ -174,7 +182,11 @@ class CoarseToFineMotion(keras.layers.Layer):
         index = self.level_indices[step]
         channels = 2 * self.feature_channels[index] + 2 * 3 + 1  # features, frames, time
         if step == 0:
-            return channels + (2 * self.correlation_radius + 1) ** 2 * (self.correlation_radius > 0)
+            pairs = 1 if self.context_frames == 2 else 2
+            if self.context_frames == 4:
+                channels += 2 * self.feature_channels[index]
+            cost = (2 * self.correlation_radius + 1) ** 2 * (self.correlation_radius > 0)
+            return channels + pairs * cost
         previous = self.level_indices[step - 1]
         return channels + FLOW_MASK_CHANNELS + self.filters[previous]
 
@@ -199,16 +211,31 @@ class CoarseToFineMotion(keras.layers.Layer):
         flow_mask = None
         hidden = None
         for step, index in enumerate(self.level_indices):
-            feature0, feature1 = ops.split(features[index], 2, axis=0)
+            if self.context_frames == 4:
+                feature0, feature1, feature_prev, feature_next = ops.split(
+                    features[index], 4, axis=0
+                )
+            else:
+                feature0, feature1 = ops.split(features[index], 2, axis=0)
             image0, image1 = images0[index], images1[index]
             if step == 0:
-                stacked = ops.stack([feature0, feature1], axis=1)  # (batch, time=2, h, w, c)
+                if self.context_frames == 4:  # (batch, time=4, h, w, c), in time order
+                    stacked = ops.stack([feature_prev, feature0, feature1, feature_next], axis=1)
+                else:  # (batch, time=2, h, w, c)
+                    stacked = ops.stack([feature0, feature1], axis=1)
                 for block in self.context:
                     stacked = block(stacked, training=training)
-                feature0, feature1 = stacked[:, 0], stacked[:, 1]
-                parts = [feature0, feature1]
+                if self.context_frames == 4:
+                    parts = [stacked[:, 0], stacked[:, 1], stacked[:, 2], stacked[:, 3]]
+                    feature0, feature1 = stacked[:, 1], stacked[:, 2]
+                else:
+                    feature0, feature1 = stacked[:, 0], stacked[:, 1]
+                    parts = [feature0, feature1]
                 if self.correlation_radius > 0:
                     parts.append(bilateral_correlation(feature0, feature1, self.correlation_radius))
+                    if self.context_frames == 4:
+                        outer = bilateral_correlation(parts[0], parts[3], self.correlation_radius)
+                        parts.append(outer)
                 parts += [image0, image1]
             else:
                 flow_mask = upsample_flow_mask(flow_mask)
@@ -243,6 +270,7 @@ class CoarseToFineMotion(keras.layers.Layer):
             "num_blocks": self.num_blocks,
             "context_blocks": self.context_blocks,
             "correlation_radius": self.correlation_radius,
+            "context_frames": self.context_frames,
             "ratio_global": self.ratio_global,
             "use_quadrant": self.use_quadrant,
             "normalization": self.normalization,
