@@ -28,13 +28,15 @@ def build_dataset(
     seed: int | None = 0,
     with_flow: bool = False,
     small_motion: float = 0.0,
+    clip_weights: str = "frames",
 ):
     """An endless tf.data pipeline of real triplets, optionally mixed with synthetic motion.
 
     With ``with_flow`` the synthetic examples carry their exact flow (inputs "flow" and
     "flow_weight" 1) and the real ones a zero flow with weight 0, for flow supervision.
     ``small_motion`` is the share of synthetic scenes slowed to near-static
-    (``MotionOptions.small_motion``).
+    (``MotionOptions.small_motion``). ``clip_weights`` says how often each real clip is drawn
+    (``"frames"``, ``"sqrt"``, ``"uniform"``; see :func:`keras_fi.data.video_triplets`).
     """
     from keras_fi import data
     from keras_fi.data.pipeline import without_flow
@@ -47,9 +49,10 @@ def build_dataset(
             "set synthetic_fraction > 0."
         )
     common = dict(crop_size=crop_size, seed=seed, epoch_size=-1)
+    real_common = dict(common, clip_weights=clip_weights)
     if synthetic_fraction <= 0:
         return data.video_triplets(
-            list(data_paths), batch_size=batch_size, max_spacing=max_spacing, **common
+            list(data_paths), batch_size=batch_size, max_spacing=max_spacing, **real_common
         )
     images = data.natural_images(list(data_paths)) if data_paths else None
     synthetic = data.synthetic_motion(
@@ -57,7 +60,9 @@ def build_dataset(
     )
     if synthetic_fraction >= 1 or not data_paths:
         return synthetic.batch(batch_size, drop_remainder=True).prefetch(2)
-    real = data.video_triplets(list(data_paths), batch_size=None, max_spacing=max_spacing, **common)
+    real = data.video_triplets(
+        list(data_paths), batch_size=None, max_spacing=max_spacing, **real_common
+    )
     if with_flow:
         real = real.map(without_flow)
     return data.mix(
@@ -81,6 +86,8 @@ def train(
     synthetic_fraction: float = 0.0,
     flow_loss_weight: float = 0.0,
     small_motion: float = 0.0,
+    clip_weights: str = "frames",
+    global_clipnorm: float | None = None,
     init_from: str | None = None,
     model_options: dict | None = None,
     mixed_precision: bool = False,
@@ -109,6 +116,10 @@ def train(
             ``FourierInterpolator.compile``); 0 trains on the image loss alone.
         small_motion: share of the synthetic scenes slowed to near-static motion (0 to a few
             pixels; ``keras_fi.data.MotionOptions.small_motion``).
+        clip_weights: how often each real clip is drawn: ``"frames"`` (in proportion to its
+            length), ``"sqrt"`` (to its square root, so a few long clips cannot dominate) or
+            ``"uniform"``.
+        global_clipnorm: clip each step's gradients to this global norm (None: no clipping).
         dataset: a ready ``tf.data.Dataset`` of ``(inputs, target)`` instead of ``data_paths``.
         allow_tf32: let NVIDIA GPUs compute float32 products in TensorFloat-32. Off by default:
             training diverged under TF32 on an H200 (see ``keras_fi.precision``). This sets the
@@ -141,7 +152,12 @@ def train(
     model = FourierInterpolator.from_preset(preset, load_weights=False, **(model_options or {}))
     if init_from is not None:
         model.load_weights(str(Path(_preset_dir(init_from)) / "model.weights.h5"))
-    model.compile(learning_rate=learning_rate, decay_steps=steps, flow_loss_weight=flow_loss_weight)
+    model.compile(
+        learning_rate=learning_rate,
+        decay_steps=steps,
+        flow_loss_weight=flow_loss_weight,
+        global_clipnorm=global_clipnorm,
+    )
     if dataset is None:
         share_batch, share_seed = batch_size, seed
         if distribute:
@@ -155,6 +171,7 @@ def train(
             seed=share_seed,
             with_flow=flow_loss_weight > 0,
             small_motion=small_motion,
+            clip_weights=clip_weights,
         )
     steps_per_epoch = max(1, min(steps_per_epoch, steps))
     epochs = math.ceil(steps / steps_per_epoch)
@@ -195,6 +212,7 @@ def train(
                 "synthetic_fraction": synthetic_fraction,
                 "flow_loss_weight": flow_loss_weight,
                 "small_motion": small_motion,
+                "clip_weights": clip_weights,
                 "steps": steps,
                 "batch_size": batch_size,
                 "crop_size": crop_size,

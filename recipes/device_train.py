@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
-"""One time-boxed training run for a GPU machine without TensorFlow (the `device` tool).
+"""One time-boxed training run for a GPU machine without TensorFlow or internet access.
 
-The lent GPU machines have JAX with CUDA but neither Keras nor TensorFlow nor PyAV, and a session
-gets 15 minutes of them. This script needs only Keras (carried as wheels, see
+Such machines often have JAX with CUDA but neither Keras nor TensorFlow nor PyAV, and are booked
+for a fixed time. This script needs only Keras (carried as wheels, see
 `docs/training_on_a_gpu.md`), numpy and PIL: real clips come as folders of frames, batches are drawn
 by `keras_fi.data.batches.training_batches` in spawned worker processes, and the run stops on the
 clock.

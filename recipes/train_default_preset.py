@@ -17,9 +17,12 @@ one grey level). The config's ``inference`` entry (model arguments without weigh
 Stage keys: the hyperparameters of :func:`keras_fi.training.train`; ``model`` (optional) overrides
 architecture arguments that leave the weights' shapes alone (``scale``, ``refine_iterations``) to
 train the way the model is run; ``device_preset`` (optional) marks a stage that was trained on a
-lent GPU by ``recipes/device_train.py`` (``device_command``): its committed result is used as the
-stage's output, and where it is missing the stage is trained here with the same hyperparameters
-(equivalent, not identical: the GPU run echoes each batch and sets the rate on its clock).
+GPU machine by ``recipes/device_train.py`` (``device_command``): its result is used as the
+stage's output when present, and where it is missing the stage is trained here with the same
+hyperparameters (equivalent, not identical: the GPU run echoes each batch and sets the rate on its
+clock). A stage counts as finished when its ``preset/model.weights.h5`` exists. The repository
+keeps the curves (``history.csv``), logs and metadata of finished stages but not their weights
+(only the shipped preset and the running stage's ``backup/``; see CONTRIBUTING.md).
 """
 
 from __future__ import annotations
@@ -116,20 +119,20 @@ def main(argv=None) -> int:
     out = Path(args.out)
     if args.validate_checkpoint:
         return validate_checkpoint(config, out / args.validate_checkpoint)
-    from keras_fi.models.preset_utils import METADATA_FILE, read_metadata
+    from keras_fi.models.preset_utils import METADATA_FILE, WEIGHTS_FILE, read_metadata
     from keras_fi.training import train
 
     if not args.evaluate_only:
         previous = None
         for stage in config["stages"]:
             stage_dir = out / stage["name"]
-            if (stage_dir / "preset" / METADATA_FILE).is_file():
+            if (stage_dir / "preset" / WEIGHTS_FILE).is_file():
                 print(f"{stage['name']}: done already ({stage_dir / 'preset'})")
                 previous = stage_dir / "preset"
                 continue
             if (
                 stage.get("device_preset")
-                and (ROOT / stage["device_preset"] / METADATA_FILE).is_file()
+                and (ROOT / stage["device_preset"] / WEIGHTS_FILE).is_file()
             ):
                 shutil.copytree(
                     ROOT / stage["device_preset"], stage_dir / "preset", dirs_exist_ok=True
@@ -153,6 +156,7 @@ def main(argv=None) -> int:
                 flow_loss_weight=stage.get("flow_loss_weight", 0.0),
                 small_motion=stage.get("small_motion", 0.0),
                 clip_weights=stage.get("clip_weights", "frames"),
+                global_clipnorm=stage.get("global_clipnorm"),
                 model_options=stage.get("model"),
                 seed=config["seed"],
                 verbose=2,
@@ -161,7 +165,7 @@ def main(argv=None) -> int:
             previous = stage_dir / "preset"
     last = out / config["stages"][-1]["name"]
     for stage in reversed(config["stages"]):  # the most advanced finished stage
-        if (out / stage["name"] / "preset" / METADATA_FILE).is_file():
+        if (out / stage["name"] / "preset" / WEIGHTS_FILE).is_file():
             last = out / stage["name"]
             break
     preset_dir = last / "preset"

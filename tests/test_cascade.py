@@ -44,8 +44,8 @@ def random_frames(shape, seed=0):
 
 
 def numpy_bilateral_correlation(f0, f1, radius):
-    f0 = f0 / (np.sqrt((f0**2).sum(-1, keepdims=True)) + 1e-6)
-    f1 = f1 / (np.sqrt((f1**2).sum(-1, keepdims=True)) + 1e-6)
+    f0 = f0 / np.sqrt((f0**2).sum(-1, keepdims=True) + 1e-3)
+    f1 = f1 / np.sqrt((f1**2).sum(-1, keepdims=True) + 1e-3)
     batch, height, width, _ = f0.shape
     out = np.zeros((batch, height, width, (2 * radius + 1) ** 2), np.float32)
     k = 0

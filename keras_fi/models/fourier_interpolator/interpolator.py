@@ -505,6 +505,7 @@ class FourierInterpolator(InferenceMixin, PresetMixin, keras.Model):
         decay_steps: int = 10_000,
         alpha: float = 0.0,
         flow_loss_weight: float = 0.0,
+        global_clipnorm: float | None = None,
         **kwargs,
     ):
         """Compiles with the library defaults for whatever is not given.
@@ -516,6 +517,9 @@ class FourierInterpolator(InferenceMixin, PresetMixin, keras.Model):
         true flow (``synthetic_motion(with_flow=True)``): that weight times the mean absolute flow
         error in pixels, on top of the image loss. Optical-flow networks learn motion from such
         targets far faster than from the image loss alone.
+
+        ``global_clipnorm`` (with the default optimizer) rescales each step's gradients to at most
+        that global norm: a guard against the rare huge step early in training from scratch.
         """
         if flow_loss_weight < 0:
             raise ValueError(f"flow_loss_weight must be >= 0, got {flow_loss_weight}")
@@ -529,7 +533,9 @@ class FourierInterpolator(InferenceMixin, PresetMixin, keras.Model):
             schedule = keras.optimizers.schedules.CosineDecay(
                 learning_rate, decay_steps=decay_steps, alpha=alpha
             )
-            optimizer = keras.optimizers.Adam(learning_rate=schedule)
+            optimizer = keras.optimizers.Adam(
+                learning_rate=schedule, global_clipnorm=global_clipnorm
+            )
         if loss is None:
             loss = MSSSIML1()
         if metrics is None:
