@@ -42,6 +42,9 @@ IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
 _CRF_CODECS = {"libx264", "libx264rgb", "libx265", "libvpx-vp9", "libaom-av1", "libsvtav1"}
 # Container tags describing the file that wrote them, not the content: not copied.
 _SKIP_METADATA = {"encoder", "major_brand", "minor_version", "compatible_brands"}
+# Frames above 1080p get a shorter x264 lookahead (memory; see VideoWriter).
+_LARGE_FRAME_PIXELS = 1920 * 1088
+_LARGE_FRAME_LOOKAHEAD = 10
 # AVColorSpace values (FFmpeg's AVCOL_SPC_*) -> swscale matrix names PyAV understands.
 _SWS_COLORSPACE = {1: "itu709", 4: "fcc", 5: "itu601", 6: "itu601", 7: "smpte240m", 9: "bt2020"}
 
@@ -597,10 +600,16 @@ class VideoWriter:
         self.stream.height = height + (height % 2 if self.pad else 0)
         self.stream.pix_fmt = pix_fmt
         self.stream.codec_context.time_base = self.time_base or Fraction(1) / rate
+        options = {}
         if crf is not None and codec in _CRF_CODECS:
             options = {"crf": str(crf)}
             if codec == "libvpx-vp9":
                 options["b"] = "0"
+        if codec == "libx264" and width * height > _LARGE_FRAME_PIXELS:
+            # x264 holds rc-lookahead (40) frames before its first packet: about 1.4 GB at 4K.
+            # 10 keeps it near 0.7 GB; its rate control looks a quarter as far ahead.
+            options["rc-lookahead"] = str(_LARGE_FRAME_LOOKAHEAD)
+        if options:
             self.stream.codec_context.options = options
         self.color = source.color if source is not None else ColorInfo()
         context = self.stream.codec_context
