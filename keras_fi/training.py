@@ -29,6 +29,7 @@ def build_dataset(
     with_flow: bool = False,
     small_motion: float = 0.0,
     clip_weights: str = "frames",
+    context_frames: int = 2,
 ):
     """An endless tf.data pipeline of real triplets, optionally mixed with synthetic motion.
 
@@ -37,6 +38,8 @@ def build_dataset(
     ``small_motion`` is the share of synthetic scenes slowed to near-static
     (``MotionOptions.small_motion``). ``clip_weights`` says how often each real clip is drawn
     (``"frames"``, ``"sqrt"``, ``"uniform"``; see :func:`keras_fi.data.video_triplets`).
+    ``context_frames=4`` adds ``frame_prev`` and ``frame_next`` to each real example, for a
+    four-frame model.
     """
     from keras_fi import data
     from keras_fi.data.pipeline import without_flow
@@ -49,7 +52,12 @@ def build_dataset(
             "set synthetic_fraction > 0."
         )
     common = dict(crop_size=crop_size, seed=seed, epoch_size=-1)
-    real_common = dict(common, clip_weights=clip_weights)
+    real_common = dict(common, clip_weights=clip_weights, context_frames=context_frames)
+    if context_frames == 4 and synthetic_fraction > 0:
+        raise InputError(
+            "the synthetic scenes have no context frames yet: train a four-frame model with "
+            "synthetic_fraction=0 (real clips only)."
+        )
     if synthetic_fraction <= 0:
         return data.video_triplets(
             list(data_paths), batch_size=batch_size, max_spacing=max_spacing, **real_common
@@ -172,6 +180,7 @@ def train(
             with_flow=flow_loss_weight > 0,
             small_motion=small_motion,
             clip_weights=clip_weights,
+            context_frames=getattr(model, "context_frames", 2),
         )
     steps_per_epoch = max(1, min(steps_per_epoch, steps))
     epochs = math.ceil(steps / steps_per_epoch)

@@ -95,3 +95,30 @@ def test_vimeo_septuplets_two_frame_protocol(tmp_path):
     (tmp_path / "sequences" / "00001" / "0001" / "im4.png").unlink()
     with pytest.raises(InputError, match="im4.png"):
         read_set(tmp_path)
+
+
+def test_context_frames_are_one_input_spacing_outside():
+    """context_frames=4: [frame_prev, frame0, target, frame1, frame_next] with frame0 - prev =
+    next - frame1 = frame1 - frame0 (in frames), also when played backwards; time still true."""
+    from keras_fi.data import video_triplets
+
+    frames = np.repeat(np.arange(0, 250, 5, dtype=np.uint8)[:, None, None, None], 16, axis=1)
+    frames = np.repeat(np.repeat(frames, 16, axis=2), 3, axis=3)  # frame k is grey 5k
+    dataset = video_triplets(
+        frames, crop_size=16, batch_size=None, max_spacing=3, context_frames=4, seed=0
+    )
+    seen_reversed = False
+    for inputs, target in dataset.take(40):
+        k = {
+            name: int(round(float(np.asarray(inputs[name])[0, 0, 0]) * 255 / 5))
+            for name in ("frame_prev", "frame0", "frame1", "frame_next")
+        }
+        k_target = int(round(float(np.asarray(target)[0, 0, 0]) * 255 / 5))
+        gap = k["frame1"] - k["frame0"]
+        seen_reversed |= gap < 0
+        assert k["frame0"] - k["frame_prev"] == gap == k["frame_next"] - k["frame1"]
+        time = float(inputs["time"])
+        assert abs(time - (k_target - k["frame0"]) / gap) < 1e-6
+    assert seen_reversed
+    with pytest.raises(InputError, match="context_frames"):
+        TripletOptions(context_frames=3)

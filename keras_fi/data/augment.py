@@ -36,6 +36,10 @@ class TripletOptions:
             less than this mean absolute difference (grey levels of 8-bit RGB) is drawn again, up
             to 20 times: frame-rate-converted video repeats frames, and such a triplet's true time
             is not the one the spacing says. 0 keeps every triplet.
+        context_frames: 2, or 4 to also draw the frame one input spacing before frame0 and one
+            after frame1 (``frame_prev``, ``frame_next``; the septuplet protocol's im1 and im7),
+            for four-frame models. Examples then hold five frames:
+            [frame_prev, frame0, target, frame1, frame_next].
     """
 
     crop_size: int = 256
@@ -48,12 +52,15 @@ class TripletOptions:
     scale_range: tuple[float, float] = (1.0, 1.0)
     photometric: bool = False
     skip_repeats: float = 0.5
+    context_frames: int = 2
 
     def __post_init__(self):
         if int(self.crop_size) != self.crop_size or self.crop_size < 8:
             raise InputError(f"crop_size must be an integer >= 8, got {self.crop_size!r}")
         if int(self.max_spacing) != self.max_spacing or self.max_spacing < 1:
             raise InputError(f"max_spacing must be an integer >= 1, got {self.max_spacing!r}")
+        if self.context_frames not in (2, 4):
+            raise InputError(f"context_frames must be 2 or 4, got {self.context_frames!r}")
         if not self.skip_repeats >= 0:
             raise InputError(f"skip_repeats must be >= 0, got {self.skip_repeats!r}")
         low, high = self.scale_range
@@ -77,14 +84,15 @@ def augment_triplet(
     Frames smaller than the crop are scaled up, never rejected.
 
     Args:
-        frames: [frame0, target, frame1], uint8 (height, width, 3), one size.
+        frames: [frame0, target, frame1] (or [frame_prev, frame0, target, frame1, frame_next]),
+            uint8 (height, width, 3), one size.
         time: the target's position between frame0 and frame1.
         rng: random generator for this example.
         options: sampling and augmentation options.
 
     Returns:
-        (frames, time): uint8 (3, crop, crop, 3) stacked [frame0, target, frame1], and the time
-        after reversal.
+        (frames, time): uint8 (3 or 5, crop, crop, 3) stacked in the order given (reversed when
+        played backwards), and the time after reversal.
 
     Example:
     >>> frames = [np.full((40, 50, 3), i, np.uint8) for i in range(3)]

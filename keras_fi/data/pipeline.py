@@ -125,20 +125,34 @@ class ClipSampler:
         """Natural triplets in all clips: the default epoch size."""
         return int(self.ends[-1])
 
-    def locate(
-        self, index: int, rng: np.random.Generator
-    ) -> tuple[Clip, tuple[int, int, int], float]:
-        """The clip, frame indices and time of example `index` (-1: random)."""
+    def locate(self, index: int, rng: np.random.Generator) -> tuple[Clip, tuple[int, ...], float]:
+        """The clip, frame indices and time of example `index` (-1: random).
+
+        With ``options.context_frames == 4`` the indices are (prev, frame0, target, frame1, next),
+        prev and next one input spacing (frame1 - frame0) outside; a random draw is repeated until
+        they fit in the clip, and where they cannot the edge frame is repeated (as a video
+        converter does at the ends).
+        """
+        context = self.options.context_frames == 4
         if index < 0:
-            clip = self.clips[int(rng.choice(len(self.clips), p=self.weights))]
-            *frames, time = sample_triplet(
-                clip.num_frames, rng, self.options.max_spacing, self.options.symmetric
-            )
-            return clip, tuple(frames), time
-        clip_index = int(np.searchsorted(self.ends, index, side="right"))
-        start = int(self.ends[clip_index - 1]) if clip_index else 0
-        target = index - start + 1
-        return self.clips[clip_index], (target - 1, target, target + 1), 0.5
+            for _ in range(_REPEAT_TRIES):
+                clip = self.clips[int(rng.choice(len(self.clips), p=self.weights))]
+                *frames, time = sample_triplet(
+                    clip.num_frames, rng, self.options.max_spacing, self.options.symmetric
+                )
+                gap = frames[2] - frames[0]
+                if not context or (frames[0] >= gap and frames[2] + gap < clip.num_frames):
+                    break
+        else:
+            clip_index = int(np.searchsorted(self.ends, index, side="right"))
+            start = int(self.ends[clip_index - 1]) if clip_index else 0
+            target = index - start + 1
+            clip, frames, time = self.clips[clip_index], [target - 1, target, target + 1], 0.5
+        if context:
+            gap = frames[2] - frames[0]
+            last = clip.num_frames - 1
+            frames = [max(frames[0] - gap, 0), *frames, min(frames[2] + gap, last)]
+        return clip, tuple(frames), time
 
     def __call__(self, index, random_value) -> tuple[np.ndarray, np.float32]:
         rng = example_rng(random_value)
@@ -173,6 +187,9 @@ def has_repeated_frames(frames: Sequence[np.ndarray], threshold: float) -> bool:
 def to_inputs_target(frames, time, flow=None):
     """(frames (..., 3, h, w, 3), time[, flow]) -> ({"frame0", "frame1", "time"}, target).
 
+    Five frames per example (``context_frames=4``) are [frame_prev, frame0, target, frame1,
+    frame_next]; the inputs then also hold "frame_prev" and "frame_next".
+
     Frames become float32 in [0, 1]. With `flow` (..., h, w, 4), the inputs also carry "flow" and
     "flow_weight" (1 per example), the targets of the interpolator's flow supervision.
     """
@@ -180,8 +197,13 @@ def to_inputs_target(frames, time, flow=None):
 
     if frames.dtype == tf.uint8:
         frames = tf.cast(frames, tf.float32) / 255.0
-    frame0, target, frame1 = tf.unstack(frames, num=3, axis=-4)
-    inputs = {"frame0": frame0, "frame1": frame1, "time": tf.cast(time, tf.float32)}
+    if frames.shape[-4] == 5:
+        frame_prev, frame0, target, frame1, frame_next = tf.unstack(frames, num=5, axis=-4)
+        inputs = {"frame_prev": frame_prev, "frame_next": frame_next}
+    else:
+        frame0, target, frame1 = tf.unstack(frames, num=3, axis=-4)
+        inputs = {}
+    inputs.update({"frame0": frame0, "frame1": frame1, "time": tf.cast(time, tf.float32)})
     if flow is not None:
         inputs["flow"] = flow
         inputs["flow_weight"] = tf.ones_like(inputs["time"])
@@ -244,6 +266,7 @@ def indexed_examples(
     seed: int | None,
     num_parallel_calls: int | None = None,
     with_flow: bool = False,
+    num_frames: int = 3,
 ):
     """Dataset of (frames, time, random value[, flow]) from `example_fn(index, random_value)`.
 
@@ -256,6 +279,7 @@ def indexed_examples(
         seed: seed of the random values; None: different every run.
         num_parallel_calls: parallel example_fn calls (default: autotune).
         with_flow: example_fn also returns the flow.
+        num_frames: frames per example: 3, or 5 with the context frames.
     """
     tf = tensorflow("the tf.data loaders of keras_fi.data")
 
@@ -273,7 +297,7 @@ def indexed_examples(
         frames, times, *flow = tf.numpy_function(
             tracked(example_fn), [index, random_value], types, name="triplet"
         )
-        frames.set_shape((3, crop_size, crop_size, 3))
+        frames.set_shape((num_frames, crop_size, crop_size, 3))
         times.set_shape(())
         for item in flow:
             item.set_shape((crop_size, crop_size, 4))
@@ -328,6 +352,7 @@ def clip_triplets(
         ordered=not shuffle,
         seed=seed,
         num_parallel_calls=num_parallel_calls,
+        num_frames=options.context_frames + 1,
     )
     return finish(
         dataset,
