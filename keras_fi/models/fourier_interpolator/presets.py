@@ -15,7 +15,7 @@ ARCHITECTURES = {
         "parameters": 351739,
         "description": "Small motion model: flow + blend head over 3-D FFC features at 1/8 scale, "
         "run at half the frames' resolution, flows refined photometrically (coarse to fine, "
-        "median-filtered, on presmoothed frames) at full resolution, frames warped bicubically.",
+        "median-filtered, on presmoothed frames) at full resolution.",
         "config": {
             "encoder_filters": [16, 32, 64],
             "num_blocks": 2,
@@ -25,7 +25,7 @@ ARCHITECTURES = {
             "refine_window": 7,
             "refine_median": 5,
             "scale": 0.5,
-            "warp_interpolation": "bicubic",
+            "warp_interpolation": "bilinear",
             "refine_presmooth": 1,
         },
     },
@@ -33,8 +33,7 @@ ARCHITECTURES = {
         "parameters": 575419,
         "description": "Learned coarse-to-fine motion: a shared 4-level feature pyramid, 3-D FFC "
         "blocks and a bilateral cost volume at 1/16 scale, residual flow updates at 1/8 and 1/4 "
-        "from warped features, a fusion residual; run at half the frames' resolution, frames "
-        "warped bicubically.",
+        "from warped features, a fusion residual; run at half the frames' resolution.",
         "config": {
             "motion": "cascade",
             "encoder_filters": [16, 32, 48, 64],
@@ -44,7 +43,7 @@ ARCHITECTURES = {
             "correlation_radius": 3,
             "fusion_filters": 16,
             "scale": 0.5,
-            "warp_interpolation": "bicubic",
+            "warp_interpolation": "bilinear",
         },
     },
     "base": {
