@@ -194,7 +194,7 @@ def train(
         checkpointing.ResumableCSVLogger(out_dir / "history.csv"),
         checkpointing.LatestWeightsCheckpoint(out_dir / "checkpoint.weights.h5"),
         keras.callbacks.TerminateOnNaN(),
-        keras.callbacks.TensorBoard(str(out_dir / "logs"), write_graph=False),
+        *_tensorboard(out_dir / "logs"),
         backup,
     ]
     if distribute:
@@ -232,6 +232,22 @@ def train(
     )
     backup.delete()  # only now: a kill while writing the preset still resumes
     return model
+
+
+def _tensorboard(log_dir: Path) -> list:
+    """The TensorBoard callback, or none with a one-line warning when TensorFlow is missing
+    (the callback writes through ``tf.summary``; ``history.csv`` keeps the curves anyway)."""
+    import importlib.util
+    import warnings
+
+    if importlib.util.find_spec("tensorflow") is None:
+        warnings.warn(
+            "no TensorBoard logs: they need TensorFlow (pip install 'keras-fi[tf]'); "
+            "history.csv still records the curves",
+            stacklevel=3,
+        )
+        return []
+    return [keras.callbacks.TensorBoard(str(log_dir), write_graph=False)]
 
 
 def _preset_dir(preset: str) -> str:

@@ -134,3 +134,14 @@ def test_tf_features_without_tensorflow_say_what_to_install(monkeypatch, tmp_pat
     with pytest.raises(InputError, match=r"SavedModel export needs tensorflow.*keras-fi\[tf\]"):
         export_saved_model("small", tmp_path / "saved_model")
     assert not (tmp_path / "saved_model").exists()
+
+
+def test_training_without_tensorflow_skips_tensorboard_with_a_warning(monkeypatch, tmp_path):
+    """TensorBoard writes through tf.summary: without TensorFlow the callback is left out, with
+    one warning, instead of failing inside fit."""
+    from keras_fi import training
+
+    assert len(training._tensorboard(tmp_path)) == 1  # TensorFlow is installed for the tests
+    monkeypatch.setitem(sys.modules, "tensorflow", None)
+    with pytest.warns(UserWarning, match="no TensorBoard logs"):
+        assert training._tensorboard(tmp_path) == []
