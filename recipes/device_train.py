@@ -169,6 +169,9 @@ def main(argv=None) -> int:
     parser.add_argument(
         "--allow-tf32", action="store_true", help="TensorFloat-32 products (diverged on an H200)"
     )
+    parser.add_argument(
+        "--global-clipnorm", type=float, default=None, help="clip each step's gradient norm"
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", required=True)
     args = parser.parse_args(argv)
@@ -233,7 +236,7 @@ def main(argv=None) -> int:
     # One compile; the learning rate follows a cosine over the wall-clock budget (set at each
     # epoch of --steps-per-epoch steps), so the schedule needs no guess of the step time.
     model.compile(
-        optimizer=keras.optimizers.Adam(args.learning_rate),
+        optimizer=keras.optimizers.Adam(args.learning_rate, global_clipnorm=args.global_clipnorm),
         flow_loss_weight=args.flow_loss_weight,
     )
     counter = []
