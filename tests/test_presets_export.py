@@ -156,3 +156,104 @@ def test_export_refuses_existing_directory(tmp_path):
     (tmp_path / "out").mkdir()
     with pytest.raises(InputError, match="already exists"):
         export_saved_model("tiny", tmp_path / "out")
+
+
+FOUR_FRAME_CASCADE = dict(
+    motion="cascade",
+    encoder_filters=[8, 12, 16, 16],
+    decoder_filters=[8, 12, 16, 16],
+    num_blocks=1,
+    motion_levels=3,
+    correlation_radius=2,
+    fusion_filters=8,
+    context_frames=4,
+)
+
+
+def randomized_four_frame_model(seed=3):
+    """The tiny four-frame cascade with small random values on every weight (the zero-initialised
+    heads then move, so frame_prev and frame_next change the output)."""
+    model = FourierInterpolator(**FOUR_FRAME_CASCADE)
+    model.build()
+    rng = np.random.default_rng(seed)
+    for variable in model.weights:
+        variable.assign(variable + rng.normal(0, 0.05, variable.shape).astype("float32"))
+    return model
+
+
+SERVE_FOUR = textwrap.dedent(
+    """
+    import sys
+    import numpy as np
+    import tensorflow as tf
+    loaded = tf.saved_model.load(sys.argv[1])
+    assert sorted(loaded.signatures) == [
+        "interpolate_at_time", "interpolate_four_frames", "serving_default"
+    ], sorted(loaded.signatures)
+    serve = loaded.signatures["serving_default"]
+    at_time = loaded.signatures["interpolate_at_time"]
+    four = loaded.signatures["interpolate_four_frames"]
+    d = {k: tf.constant(v) for k, v in np.load(sys.argv[2]).items()}
+    times = tf.constant([0.25, 0.75], tf.float32)
+    out = {
+        "serve_a": serve(frame0=d["a0"], frame1=d["a1"]),
+        "four_a": four(frame_prev=d["ap"], frame0=d["a0"], frame1=d["a1"], frame_next=d["an"],
+                       time=tf.constant([0.5], tf.float32)),
+        "at_time_b": at_time(frame0=d["b0"], frame1=d["b1"], time=times),
+        "four_b": four(frame_prev=d["bp"], frame0=d["b0"], frame1=d["b1"], frame_next=d["bn"],
+                       time=times),
+        "four_b_swapped": four(frame_prev=d["bn"], frame0=d["b0"], frame1=d["b1"],
+                               frame_next=d["bp"], time=times),
+    }
+    out = {k: v["frame"].numpy() for k, v in out.items()}
+    assert all(v.dtype == np.uint8 for v in out.values())
+    assert "keras_fi" not in sys.modules
+    np.savez(sys.argv[3], **out)
+    """
+)
+
+
+@pytest.mark.slow
+def test_saved_model_of_a_four_frame_model_serves_its_context(tmp_path):
+    """A context_frames=4 model adds interpolate_four_frames; its two-frame signatures repeat
+    frame0 and frame1 as the context; outputs equal the Keras model's at two sizes."""
+    from keras_fi.export import export_saved_model
+
+    model = randomized_four_frame_model()
+    export_saved_model(model, tmp_path / "served")
+    a0, a1 = frames((1, 37, 50, 3), seed=1)
+    ap, an = frames((1, 37, 50, 3), seed=2)
+    b0, b1 = frames((2, 64, 96, 3), seed=3)
+    bp, bn = frames((2, 64, 96, 3), seed=4)
+    np.savez(tmp_path / "in.npz", a0=a0, a1=a1, ap=ap, an=an, b0=b0, b1=b1, bp=bp, bn=bn)
+    (tmp_path / "serve.py").write_text(SERVE_FOUR)
+    env = {k: v for k, v in os.environ.items() if k != "KERAS_BACKEND"}
+    subprocess.run(
+        [sys.executable, "serve.py", "served", "in.npz", "out.npz"],
+        check=True,
+        env=env,
+        cwd=tmp_path,
+    )
+    served = np.load(tmp_path / "out.npz")
+
+    def per_time(context):
+        return np.stack(
+            [
+                model.interpolate(b0[i], b1[i], time=t, context=context and context[i])
+                for i, t in enumerate((0.25, 0.75))
+            ]
+        )
+
+    expected = {
+        "serve_a": model.interpolate(a0, a1),
+        "four_a": model.interpolate(a0, a1, context=(ap, an)),
+        "at_time_b": per_time(None),
+        "four_b": per_time([(bp[i], bn[i]) for i in range(2)]),
+        "four_b_swapped": per_time([(bn[i], bp[i]) for i in range(2)]),
+    }
+    for key, value in expected.items():
+        assert served[key].shape == value.shape, key
+        assert np.max(np.abs(served[key].astype(int) - value.astype(int))) <= 1, key
+    # the context reaches the served model
+    assert np.mean(served["four_b"] != served["four_b_swapped"]) > 0.05
+    assert np.mean(served["four_a"] != served["serve_a"]) > 0.05

@@ -9,7 +9,8 @@ def add_parser(subparsers) -> None:
         help="export a preset as a TF SavedModel (uint8 frames of any size)",
         description="Export a preset as a TensorFlow SavedModel. Signatures: serving_default "
         "(frame0, frame1 uint8 [batch, height, width, 3] -> frame uint8, the middle frame) and "
-        "interpolate_at_time (+ time float32 [batch]).",
+        "interpolate_at_time (+ time float32 [batch]); a four-frame model (context_frames=4) also "
+        "gets interpolate_four_frames (frame_prev, frame0, frame1, frame_next, time).",
     )
     parser.add_argument("out_dir", help="directory to create")
     parser.add_argument(

@@ -10,6 +10,10 @@ Signatures:
 - ``serving_default(frame0, frame1)``: uint8 (batch, height, width, 3) each → ``{"frame": uint8}``,
   the middle frame.
 - ``interpolate_at_time(frame0, frame1, time)``: as above plus ``time`` float32 (batch,).
+- ``interpolate_four_frames(frame_prev, frame0, frame1, frame_next, time)``: only for a model with
+  ``context_frames=4``; ``frame_prev`` is the frame one input spacing before ``frame0`` and
+  ``frame_next`` the one after ``frame1`` (uint8, shaped like them). Such a model's two-frame
+  signatures repeat ``frame0`` and ``frame1`` as the context, as the model does without it.
 """
 
 from __future__ import annotations
@@ -81,16 +85,18 @@ def _export_here(preset, target: Path) -> None:
         else FourierInterpolator.from_preset(str(preset))
     )
     frames = tf.TensorSpec([None, None, None, 3], tf.uint8)
+    times = tf.TensorSpec([None], tf.float32)
+    four = getattr(model, "context_frames", 2) == 4
 
-    def run(frame0, frame1, time):
-        outputs = model(
-            {
-                "frame0": tf.cast(frame0, tf.float32) / 255.0,
-                "frame1": tf.cast(frame1, tf.float32) / 255.0,
-                "time": tf.cast(time, tf.float32),
-            },
-            training=False,
-        )
+    def to_float(frame):
+        return tf.cast(frame, tf.float32) / 255.0
+
+    def run(frame0, frame1, time, frame_prev=None, frame_next=None):
+        inputs = {"frame0": to_float(frame0), "frame1": to_float(frame1), "time": time}
+        if four:  # without context, repeat frame0 and frame1 (as the model does)
+            inputs["frame_prev"] = to_float(frame0 if frame_prev is None else frame_prev)
+            inputs["frame_next"] = to_float(frame1 if frame_next is None else frame_next)
+        outputs = model(inputs, training=False)
         # round half up, as FourierInterpolator.interpolate does
         frame = tf.floor(tf.clip_by_value(outputs, 0.0, 1.0) * 255.0 + 0.5)
         return {"frame": tf.cast(frame, tf.uint8)}
@@ -102,17 +108,21 @@ def _export_here(preset, target: Path) -> None:
     def serving_default(frame0, frame1):
         return run(frame0, frame1, tf.fill([tf.shape(frame0)[0]], 0.5))
 
-    @tf.function(input_signature=[frames, frames, tf.TensorSpec([None], tf.float32)])
+    @tf.function(input_signature=[frames, frames, times])
     def interpolate_at_time(frame0, frame1, time):
         return run(frame0, frame1, time)
 
-    module.serving_default = serving_default
-    module.interpolate_at_time = interpolate_at_time
-    tf.saved_model.save(
-        module,
-        str(target),
-        signatures={"serving_default": serving_default, "interpolate_at_time": interpolate_at_time},
-    )
+    signatures = {"serving_default": serving_default, "interpolate_at_time": interpolate_at_time}
+    if four:
+
+        @tf.function(input_signature=[frames, frames, frames, frames, times])
+        def interpolate_four_frames(frame_prev, frame0, frame1, frame_next, time):
+            return run(frame0, frame1, time, frame_prev, frame_next)
+
+        signatures["interpolate_four_frames"] = interpolate_four_frames
+    for name, function in signatures.items():
+        setattr(module, name, function)
+    tf.saved_model.save(module, str(target), signatures=signatures)
 
 
 if __name__ == "__main__":  # child process of export_saved_model, on the TensorFlow backend
