@@ -30,6 +30,7 @@ def build_dataset(
     small_motion: float = 0.0,
     clip_weights: str = "frames",
     context_frames: int = 2,
+    acceleration: float = 0.0,
 ):
     """An endless tf.data pipeline of real triplets, optionally mixed with synthetic motion.
 
@@ -38,8 +39,9 @@ def build_dataset(
     ``small_motion`` is the share of synthetic scenes slowed to near-static
     (``MotionOptions.small_motion``). ``clip_weights`` says how often each real clip is drawn
     (``"frames"``, ``"sqrt"``, ``"uniform"``; see :func:`keras_fi.data.video_triplets`).
-    ``context_frames=4`` adds ``frame_prev`` and ``frame_next`` to each real example, for a
-    four-frame model.
+    ``context_frames=4`` adds ``frame_prev`` and ``frame_next`` to each example, real or
+    synthetic, for a four-frame model. ``acceleration`` bends the synthetic motion away from
+    constant velocity (``MotionOptions.acceleration``; 0: constant velocity).
     """
     from keras_fi import data
     from keras_fi.data.pipeline import without_flow
@@ -53,10 +55,9 @@ def build_dataset(
         )
     common = dict(crop_size=crop_size, seed=seed, epoch_size=-1)
     real_common = dict(common, clip_weights=clip_weights, context_frames=context_frames)
-    if context_frames == 4 and synthetic_fraction > 0:
+    if acceleration > 0 and synthetic_fraction <= 0:
         raise InputError(
-            "the synthetic scenes have no context frames yet: train a four-frame model with "
-            "synthetic_fraction=0 (real clips only)."
+            "acceleration shapes the synthetic motion only: set synthetic_fraction > 0."
         )
     if synthetic_fraction <= 0:
         return data.video_triplets(
@@ -64,7 +65,13 @@ def build_dataset(
         )
     images = data.natural_images(list(data_paths)) if data_paths else None
     synthetic = data.synthetic_motion(
-        batch_size=None, images=images, with_flow=with_flow, small_motion=small_motion, **common
+        batch_size=None,
+        images=images,
+        with_flow=with_flow,
+        small_motion=small_motion,
+        context_frames=context_frames,
+        acceleration=acceleration,
+        **common,
     )
     if synthetic_fraction >= 1 or not data_paths:
         return synthetic.batch(batch_size, drop_remainder=True).prefetch(2)
@@ -94,6 +101,7 @@ def train(
     synthetic_fraction: float = 0.0,
     flow_loss_weight: float = 0.0,
     small_motion: float = 0.0,
+    acceleration: float = 0.0,
     clip_weights: str = "frames",
     global_clipnorm: float | None = None,
     init_from: str | None = None,
@@ -124,6 +132,10 @@ def train(
             ``FourierInterpolator.compile``); 0 trains on the image loss alone.
         small_motion: share of the synthetic scenes slowed to near-static motion (0 to a few
             pixels; ``keras_fi.data.MotionOptions.small_motion``).
+        acceleration: how far the synthetic scenes' motion departs from constant velocity: each
+            motion's rate changes by up to this fraction of its largest rate per frame interval
+            (``keras_fi.data.MotionOptions.acceleration``; 0: constant velocity). Four-frame
+            models learn from it that frame_prev and frame_next bend the path.
         clip_weights: how often each real clip is drawn: ``"frames"`` (in proportion to its
             length), ``"sqrt"`` (to its square root, so a few long clips cannot dominate) or
             ``"uniform"``.
@@ -180,6 +192,7 @@ def train(
             with_flow=flow_loss_weight > 0,
             small_motion=small_motion,
             clip_weights=clip_weights,
+            acceleration=acceleration,
             context_frames=getattr(model, "context_frames", 2),
         )
     steps_per_epoch = max(1, min(steps_per_epoch, steps))
@@ -221,6 +234,7 @@ def train(
                 "synthetic_fraction": synthetic_fraction,
                 "flow_loss_weight": flow_loss_weight,
                 "small_motion": small_motion,
+                "acceleration": acceleration,
                 "clip_weights": clip_weights,
                 "steps": steps,
                 "batch_size": batch_size,

@@ -4,7 +4,9 @@ About 1,500 real frames are too few to learn motion. Optical-flow networks are p
 synthetic scenes instead (FlyingChairs, AutoFlow): a background image and a few independently
 moving layers, each with its own affine motion, occluding one another. Because the motion is
 known, the frame at any time t between frame0 and frame1 is rendered exactly, so the target is
-true ground truth for every t, not only the middle.
+true ground truth for every t, not only the middle. Motion may also accelerate (each motion
+parameter a quadratic in time), and the frames before frame0 and after frame1 that four-frame
+models take are rendered from the same motion.
 
 Rendering uses PIL's affine warp and alpha compositing (C code that releases the GIL), so
 examples are generated in parallel tf.data threads at several hundred per second per core.
@@ -30,6 +32,9 @@ from keras_fi.errors import InputError
 class MotionOptions:
     """Ranges of the random scenes; motions are the change from frame0 to frame1.
 
+    Time runs in units of the frame0 -> frame1 interval: frame0 is at 0, frame1 at 1, the target
+    at `time`, and with `context_frames=4` frame_prev at -1 and frame_next at 2.
+
     Args:
         crop_size: side of the square frames.
         num_layers: (min, max) moving layers over the background.
@@ -47,6 +52,17 @@ class MotionOptions:
             drift, where an interpolator must keep the frames sharp instead of inventing motion.
         small_motion_scale: the largest slow-down factor of those scenes (0.1: a 128-pixel crop
             moves at most about 1 pixel in the background and 2.6 pixels in a layer).
+        context_frames: 2, or 4 to also render frame_prev (time -1) and frame_next (time 2), for
+            four-frame models; examples then hold [frame_prev, frame0, target, frame1,
+            frame_next].
+        acceleration: how far motion bends away from constant velocity. Each motion (background
+            and every layer: shift, spin and zoom) changes its rate by up to this fraction of the
+            largest rate of its kind per unit of time (0.5: a layer whose shift can be 0.2 crop
+            per interval speeds up, slows down or turns by up to 0.1 crop per interval), a random
+            share of it each; its parameters then follow a quadratic in time. A shift that changes
+            by `a` pixels per interval puts the target at t = 0.5 `a / 8` pixels off the midpoint
+            of its frame0 and frame1 positions, and frame_prev and frame_next `a` pixels off the
+            straight line. 0: constant velocity, the same scenes as before this option existed.
     """
 
     crop_size: int = 256
@@ -62,6 +78,8 @@ class MotionOptions:
     time: float | None = None
     small_motion: float = 0.0
     small_motion_scale: float = 0.1
+    context_frames: int = 2
+    acceleration: float = 0.0
 
     def __post_init__(self):
         if int(self.crop_size) != self.crop_size or self.crop_size < 8:
@@ -75,16 +93,28 @@ class MotionOptions:
             raise InputError(f"small_motion must be a share in [0, 1], got {self.small_motion}")
         if not 0.0 <= self.small_motion_scale <= 1.0:
             raise InputError(f"small_motion_scale must be in [0, 1], got {self.small_motion_scale}")
+        if self.context_frames not in (2, 4):
+            raise InputError(f"context_frames must be 2 or 4, got {self.context_frames!r}")
+        if not 0.0 <= self.acceleration < math.inf:
+            raise InputError(f"acceleration must be >= 0, got {self.acceleration!r}")
+
+    @property
+    def times(self) -> tuple[float, float]:
+        """The first and last time a frame is rendered at: (0, 1), or (-1, 2) with context."""
+        return (-1.0, 2.0) if self.context_frames == 4 else (0.0, 1.0)
 
 
 @dataclasses.dataclass
 class Layer:
-    """One image moving under an affine motion that is linear in time.
+    """One image moving under an affine motion whose parameters are quadratic in time.
 
-    At time t (0: frame0, 1: frame1) the source point `anchor` sits at canvas point
-    `position + (t - 0.5) * velocity`, rotated by `angle + (t - 0.5) * spin` degrees and scaled by
-    `exp(log_zoom + (t - 0.5) * zoom_rate)`; one canvas pixel covers `source_scale` source pixels
-    at zoom 1. Brightness is multiplied by `gain + (t - 0.5) * gain_rate`.
+    With s = t - 0.5 (t = 0: frame0, 1: frame1, any other t: before, between or after them), the
+    source point `anchor` sits at canvas point `position + s * velocity + s**2 / 2 * acceleration`,
+    rotated by `angle + s * spin + s**2 / 2 * spin_acceleration` degrees and scaled by
+    `exp(log_zoom + s * zoom_rate + s**2 / 2 * zoom_acceleration)`; one canvas pixel covers
+    `source_scale` source pixels at zoom 1. The rates are those at t = 0.5, which are also the
+    changes from frame0 to frame1; with the accelerations 0 the motion is linear in time.
+    Brightness is multiplied by `gain + s * gain_rate`.
     """
 
     image: Any  # PIL image, RGB (background) or RGBA (alpha: the layer's shape)
@@ -98,14 +128,35 @@ class Layer:
     zoom_rate: float = 0.0
     gain: float = 1.0
     gain_rate: float = 0.0
+    acceleration: tuple[float, float] = (0.0, 0.0)
+    spin_acceleration: float = 0.0
+    zoom_acceleration: float = 0.0
+
+    def pose(self, time: float) -> tuple[float, float, float, float]:
+        """(x, y, angle in degrees, log zoom) of the layer at `time`: where `anchor` sits."""
+        offset = time - 0.5
+        half_square = 0.5 * offset * offset
+        # With zero accelerations these sums equal the linear motion bit for bit (x + 0.0 == x).
+        x = self.position[0] + offset * self.velocity[0] + half_square * self.acceleration[0]
+        y = self.position[1] + offset * self.velocity[1] + half_square * self.acceleration[1]
+        angle = self.angle + offset * self.spin + half_square * self.spin_acceleration
+        log_zoom = self.log_zoom + offset * self.zoom_rate + half_square * self.zoom_acceleration
+        return x, y, angle, log_zoom
+
+    def scale_by(self, factor: float) -> None:
+        """Slows every motion (rates and accelerations) by `factor`, keeping the pose at t = 0.5."""
+        self.velocity = (self.velocity[0] * factor, self.velocity[1] * factor)
+        self.spin *= factor
+        self.zoom_rate *= factor
+        self.acceleration = (self.acceleration[0] * factor, self.acceleration[1] * factor)
+        self.spin_acceleration *= factor
+        self.zoom_acceleration *= factor
 
     def affine(self, time: float) -> tuple[float, ...]:
         """PIL affine coefficients mapping canvas (x, y) to source coordinates at `time`."""
-        offset = time - 0.5
-        x = self.position[0] + offset * self.velocity[0]
-        y = self.position[1] + offset * self.velocity[1]
-        angle = math.radians(self.angle + offset * self.spin)
-        scale = self.source_scale / math.exp(self.log_zoom + offset * self.zoom_rate)
+        x, y, angle, log_zoom = self.pose(time)
+        angle = math.radians(angle)
+        scale = self.source_scale / math.exp(log_zoom)
         cos, sin = math.cos(angle) * scale, math.sin(angle) * scale
         # source = anchor + scale * R(-angle) @ (canvas - position)
         return (
@@ -204,14 +255,19 @@ def render_scene(layers: Sequence[Layer], times: Sequence[float], size: int) -> 
     return np.stack(frames)
 
 
-def scene_flow(layers: Sequence[Layer], time: float, size: int) -> np.ndarray:
+def scene_flow(
+    layers: Sequence[Layer], time: float, size: int, to_times: Sequence[float] = (0.0, 1.0)
+) -> np.ndarray:
     """Exact flow from the frame at `time` to frame0 and to frame1, float32 (size, size, 4).
 
     For each pixel of the frame at `time`, the topmost layer covering it is found, and the point
-    of that layer's image seen there is followed to where it sits at time 0 and at time 1: channels
+    of that layer's image seen there is followed, through the layer's own (possibly accelerating)
+    motion, to where it sits at time 0 and at time 1, not scaled along a straight line: channels
     (dx0, dy0, dx1, dy1) in pixels, x first, so `backward_warp(frame0, flow[..., :2])` rebuilds
     the visible parts of the target (the convention of the interpolator's motion head). Where the
     point is hidden in frame0 or frame1 (occlusion), the flow still points to where it went.
+    `to_times` names other frames to follow the points to, e.g. (-1.0, 2.0) for frame_prev and
+    frame_next: two channels (dx, dy) per time, (size, size, 2 * len(to_times)).
 
     Example:
     >>> from PIL import Image
@@ -219,10 +275,13 @@ def scene_flow(layers: Sequence[Layer], time: float, size: int) -> np.ndarray:
     >>> layer = Layer(image, (32, 32), 1.0, (16, 16), velocity=(4.0, 0.0))
     >>> scene_flow([layer], 0.5, 32)[0, 0].tolist()
     [-2.0, 0.0, 2.0, 0.0]
+    >>> layer.acceleration = (8.0, 0.0)  # speeding up: at t = 0.5 it is 1 pixel short of halfway
+    >>> scene_flow([layer], 0.5, 32)[0, 0].tolist()
+    [-1.0, 0.0, 3.0, 0.0]
     """
     grid = np.stack(np.meshgrid(np.arange(size), np.arange(size), indexing="xy"), axis=-1)
     points = grid.astype(np.float64) + 0.5  # PIL samples at pixel centres
-    flow = np.zeros((size, size, 4), np.float64)
+    flow = np.zeros((size, size, 2 * len(to_times)), np.float64)
     owner = np.zeros((size, size), np.int64)
     for index, layer in enumerate(layers[1:], start=1):
         owner[layer.coverage(points, time)] = index
@@ -231,8 +290,10 @@ def scene_flow(layers: Sequence[Layer], time: float, size: int) -> np.ndarray:
         if not mine.any():
             continue
         sources = layer.source_points(points[mine], time)
-        flow[mine, 0:2] = layer.canvas_points(sources, 0.0) - points[mine]
-        flow[mine, 2:4] = layer.canvas_points(sources, 1.0) - points[mine]
+        for channel, other in enumerate(to_times):
+            flow[mine, 2 * channel : 2 * channel + 2] = (
+                layer.canvas_points(sources, other) - points[mine]
+            )
     return flow.astype(np.float32)
 
 
@@ -392,8 +453,20 @@ class SceneSampler:
         direction = rng.uniform(0, 2 * np.pi)
         spin = rng.uniform(-1, 1) * opt.background_rotation
         zoom_rate = rng.uniform(-1, 1) * opt.background_zoom
-        # The view must stay inside the image at every time: room for rotation, zoom and shift.
-        reach = (size / math.sqrt(2)) * math.exp(abs(zoom_rate) / 2) + shift / 2 + 2
+        # Drawn only when asked for, so scenes without acceleration keep their random draws.
+        push, turn, zoom_push = (
+            _accelerations(rng, opt, shift_range=opt.background_translation * size,
+                           spin_range=opt.background_rotation, zoom_range=opt.background_zoom)
+            if opt.acceleration > 0
+            else ((0.0, 0.0), 0.0, 0.0)
+        )  # fmt: skip
+        # The view must stay inside the image at every time rendered: room for rotation, zoom and
+        # shift over the furthest time from 0.5 (0.5 for frame0/frame1, 1.5 with context frames).
+        reach_time = max(abs(time - 0.5) for time in opt.times)
+        half_square = 0.5 * reach_time * reach_time
+        zoom_reach = abs(zoom_rate) * reach_time + abs(zoom_push) * half_square
+        shift_reach = shift * reach_time + math.hypot(*push) * half_square
+        reach = (size / math.sqrt(2)) * math.exp(zoom_reach) + shift_reach + 2
         fit = min(image.size) / (2 * reach)
         scale = min(1.0, fit) * rng.uniform(0.6, 1.0)
         margin = reach * scale
@@ -412,6 +485,9 @@ class SceneSampler:
             zoom_rate=zoom_rate,
             gain=1.0 + rng.uniform(-0.5, 0.5) * opt.brightness,
             gain_rate=rng.uniform(-1, 1) * opt.brightness,
+            acceleration=push,
+            spin_acceleration=turn,
+            zoom_acceleration=zoom_push,
         )
 
     def layer(self, rng: np.random.Generator):
@@ -429,7 +505,7 @@ class SceneSampler:
         piece.putalpha(_shape_mask(rng, crop_w, crop_h))
         shift = opt.layer_translation * size * rng.uniform(0, 1)
         direction = rng.uniform(0, 2 * np.pi)
-        return Layer(
+        layer = Layer(
             image=piece,
             anchor=(crop_w / 2, crop_h / 2),
             source_scale=crop_w / width,
@@ -442,6 +518,12 @@ class SceneSampler:
             gain=1.0 + rng.uniform(-0.5, 0.5) * opt.brightness,
             gain_rate=rng.uniform(-1, 1) * opt.brightness,
         )
+        if opt.acceleration > 0:  # after the other draws: without it, the same scenes as before
+            layer.acceleration, layer.spin_acceleration, layer.zoom_acceleration = _accelerations(
+                rng, opt, shift_range=opt.layer_translation * size,
+                spin_range=opt.layer_rotation, zoom_range=opt.layer_zoom,
+            )  # fmt: skip
+        return layer
 
     def scene(self, rng: np.random.Generator) -> list[Layer]:
         """Background first, then 1-4 layers back to front (later ones occlude earlier); a
@@ -454,23 +536,50 @@ class SceneSampler:
         if self.options.small_motion > 0 and rng.random() < self.options.small_motion:
             factor = rng.uniform(0.0, self.options.small_motion_scale)
             for layer in layers:
-                layer.velocity = (layer.velocity[0] * factor, layer.velocity[1] * factor)
-                layer.spin *= factor
-                layer.zoom_rate *= factor
+                layer.scale_by(factor)
         return layers
 
+    def times(self, time: float) -> list[float]:
+        """The times rendered for a target at `time`: [0, time, 1], or with context frames
+        [-1, 0, time, 1, 2] (frame_prev and frame_next one frame interval outside)."""
+        if self.options.context_frames == 4:
+            return [-1.0, 0.0, time, 1.0, 2.0]
+        return [0.0, time, 1.0]
+
     def __call__(self, index, random_value):
-        """(frames uint8 (3, size, size, 3), time) and, with `with_flow`, the exact flow."""
+        """(frames uint8 (3 or 5, size, size, 3), time) and, with `with_flow`, the exact flow
+        from the target to frame0 and frame1 (`scene_flow`).
+
+        There is no reversal augmentation here: a scene's motion is symmetric in distribution.
+        """
         del index  # every example is random
         rng = example_rng(random_value)
         time = self.options.time
         if time is None:
             time = 0.5 if rng.random() < 0.5 else rng.uniform(0.1, 0.9)
         layers = self.scene(rng)
-        frames = render_scene(layers, [0.0, time, 1.0], self.options.crop_size)
+        frames = render_scene(layers, self.times(time), self.options.crop_size)
         if self.with_flow:
             return frames, np.float32(time), scene_flow(layers, time, self.options.crop_size)
         return frames, np.float32(time)
+
+
+def _accelerations(
+    rng: np.random.Generator,
+    options: MotionOptions,
+    *,
+    shift_range: float,
+    spin_range: float,
+    zoom_range: float,
+) -> tuple[tuple[float, float], float, float]:
+    """Random (shift acceleration (x, y), spin acceleration, zoom acceleration) of one layer: up to
+    `options.acceleration` times the largest rate of each kind, the shift in any direction."""
+    amount = options.acceleration
+    push = amount * shift_range * rng.uniform(0, 1)
+    direction = rng.uniform(0, 2 * np.pi)
+    turn = rng.uniform(-1, 1) * amount * spin_range
+    zoom_push = rng.uniform(-1, 1) * amount * zoom_range
+    return (push * math.cos(direction), push * math.sin(direction)), turn, zoom_push
 
 
 def synthetic_motion(
@@ -492,7 +601,10 @@ def synthetic_motion(
     Each example moves a background image under a random affine (camera) motion and composites
     1-4 layers - random crops of other images under ellipse/polygon/rounded-box masks - each
     under its own affine motion and brightness change, so they occlude and reveal each other.
-    Frame0, frame1 and the target at `time` are rendered from the same motion, linear in time.
+    Frame0, frame1 and the target at `time` are rendered from the same motion: linear in time, or
+    with `acceleration=...` quadratic (speeding up, slowing down, turning). With
+    `context_frames=4` the frames at times -1 and 2 (frame_prev, frame_next) come from that same
+    motion too, for four-frame models; the target is still between frame0 and frame1.
 
     Args:
         crop_size: side of the square frames.
@@ -508,11 +620,13 @@ def synthetic_motion(
         with_flow: also give the exact flow from the target to both frames (`scene_flow`), as
             inputs "flow" (batch, crop, crop, 4) and "flow_weight" (batch,) = 1, the targets of
             the interpolator's flow supervision (`FourierInterpolator.compile(flow_loss_weight)`).
-        **options: `MotionOptions` fields (num_layers, background_translation, ..., time).
+        **options: `MotionOptions` fields (num_layers, background_translation, ..., time,
+            context_frames, acceleration).
 
     Returns:
         `tf.data.Dataset` of `({"frame0", "frame1", "time"}, target)`: frames float32 in [0, 1]
-        of shape (batch, crop, crop, 3), time float32 (batch,).
+        of shape (batch, crop, crop, 3), time float32 (batch,); with `context_frames=4` the
+        inputs also hold "frame_prev" and "frame_next".
 
     Example:
     >>> from keras_fi.datasets import sample_clip  # or your own videos and frame folders
@@ -534,6 +648,7 @@ def synthetic_motion(
         ordered=False,
         seed=seed,
         num_parallel_calls=num_parallel_calls,
+        num_frames=motion.context_frames + 1,
     )
     return finish(
         dataset, batch_size=batch_size, drop_remainder=drop_remainder, photometric=photometric
