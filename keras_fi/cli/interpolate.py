@@ -129,7 +129,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     )
     add_scale_argument(parser)
     parser.add_argument(
-        "--batch-size", default=4, help="frames or tiles per model call (default 4)"
+        "--batch-size",
+        default=None,
+        help="frame pairs (or tiles) per model call (default: 1 on a CPU, 8 on a GPU)",
     )
     parser.add_argument(
         "--tile-size",

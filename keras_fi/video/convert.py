@@ -1,11 +1,14 @@
 """Frame-rate conversion of videos, frame folders and image pairs with a keras_fi model.
 
 `convert` streams a video: decode → plan each output frame's timestamp (`timing`) → skip blends
-across scene cuts (`scene`) → interpolate in small fixed-shape batches, tiled for large frames
-(`tiling`) → encode, with the audio and subtitle packets muxed through unchanged (`io`). Only the
-current source pair and one batch of frames are held in memory, so memory is flat in the video's
-length. `convert_folder` does the same for a folder of numbered frames and `interpolate_pair` for
-two images.
+across scene cuts (`scene`) → interpolate in fixed-shape batches of frame pairs, tiled for large
+frames (`tiling`) → encode, with the audio and subtitle packets muxed through unchanged (`io`).
+Decoding and encoding run on their own threads beside the model (`pipeline`), joined by bounded
+queues: besides the current source pairs and one batch, at most `pipeline.DECODE_QUEUE_SIZE`
+decoded and `pipeline.ENCODE_QUEUE_SIZE` finished frames wait, so memory is flat in the video's
+length. A model with ``context_frames == 4`` also gets each pair's neighbouring source frames
+(the pair's own edge frame at the video's ends and across scene cuts). `convert_folder` does
+the same for a folder of numbered frames (on one thread) and `interpolate_pair` for two images.
 
 Frame counts. A video of ``n`` frames at ``r`` fps converted with ``factor=f`` gets ``f * n``
 frames at ``f * r`` fps: every original frame, ``f - 1`` new frames between each pair, and the
@@ -37,6 +40,7 @@ import numpy as np
 
 from keras_fi.errors import InputError
 from keras_fi.video import io as video_io
+from keras_fi.video.pipeline import DECODE_QUEUE_SIZE, DONE, ENCODE_QUEUE_SIZE, Pipeline
 from keras_fi.video.progress import Progress
 from keras_fi.video.scene import DEFAULT_SCENE_THRESHOLD, is_scene_cut, scene_score, thumbnail
 from keras_fi.video.tiling import DEFAULT_TILE_SIZE, Tile, plan_tiles
@@ -99,6 +103,41 @@ def _load_preset(preset: str):
     return _PRESET_CACHE[key]
 
 
+# Model batch sizes when none is given: a CPU gains nothing from batching (each call already uses
+# every core) and a partial batch only adds padding; an accelerator needs several pairs per call.
+CPU_BATCH_SIZE = 1
+ACCELERATOR_BATCH_SIZE = 8
+
+
+def default_batch_size() -> int:
+    """Pairs (or tiles) per model call when none is given: 1 on a CPU, 8 on a GPU or TPU.
+
+    Asks the Keras backend which device it runs on (JAX: its default backend; TensorFlow: any
+    visible GPU; PyTorch: CUDA).
+    """
+    import keras
+
+    backend = keras.backend.backend()
+    try:
+        if backend == "jax":
+            import jax
+
+            accelerated = jax.default_backend() != "cpu"
+        elif backend == "tensorflow":
+            import tensorflow as tf
+
+            accelerated = bool(tf.config.list_logical_devices("GPU"))
+        elif backend == "torch":
+            import torch
+
+            accelerated = torch.cuda.is_available()
+        else:
+            accelerated = False
+    except Exception:  # a broken accelerator set-up runs on the CPU anyway
+        accelerated = False
+    return ACCELERATOR_BATCH_SIZE if accelerated else CPU_BATCH_SIZE
+
+
 def _to_uint8(frames: np.ndarray) -> np.ndarray:
     return np.clip(np.floor(frames * 255.0 + 0.5), 0, 255).astype(np.uint8)
 
@@ -122,6 +161,10 @@ class BatchedInterpolator:
     padded by repeating an item, so the model sees one input shape and compiles once. Copies
     (frames that coincide with a source frame, or repeats across scene cuts) skip the model but
     keep their place in the order.
+
+    A model with ``context_frames == 4`` also gets each pair's neighbours,
+    ``interpolate_batch(frame0, frame1, time, context=(frame_prev, frame_next))``, cut into the
+    same tiles (`add_interpolation`'s ``context``; without one, frame0 and frame1 are repeated).
 
     Args:
         model: object with ``interpolate_batch(frame0, frame1, time)`` on float32 arrays.
@@ -154,8 +197,9 @@ class BatchedInterpolator:
             self.tiles = [Tile(0, 0, height, width, np.ones((1, 1, 1), np.float32))]
         self.height, self.width = height, width
         self._queue: deque[_Slot] = deque()
-        self._items: deque[tuple[_Slot, Tile, np.ndarray, np.ndarray, float]] = deque()
+        self._items: deque[tuple] = deque()
         self.model_calls = 0
+        self.context = getattr(model, "context_frames", 2) == 4
 
     @property
     def tiled(self) -> bool:
@@ -165,12 +209,23 @@ class BatchedInterpolator:
         """Append a frame that needs no model call."""
         self._queue.append(_Slot(frame))
 
-    def add_interpolation(self, frame0: np.ndarray, frame1: np.ndarray, time: float) -> None:
-        """Append the frame at ``time`` between ``frame0`` and ``frame1`` (uint8 RGB)."""
+    def add_interpolation(
+        self,
+        frame0: np.ndarray,
+        frame1: np.ndarray,
+        time: float,
+        context: tuple[np.ndarray, np.ndarray] | None = None,
+    ) -> None:
+        """Append the frame at ``time`` between ``frame0`` and ``frame1`` (uint8 RGB).
+
+        ``context``: ``(frame_prev, frame_next)`` for a four-frame model (ignored otherwise);
+        ``None`` repeats ``frame0`` and ``frame1``.
+        """
         slot = _Slot(None, remaining=len(self.tiles))
         self._queue.append(slot)
+        frame_prev, frame_next = context if context is not None else (frame0, frame1)
         for tile in self.tiles:
-            self._items.append((slot, tile, frame0, frame1, float(time)))
+            self._items.append((slot, tile, frame0, frame1, float(time), frame_prev, frame_next))
         while len(self._items) >= self.batch_size:
             self._run_batch()
 
@@ -194,7 +249,17 @@ class BatchedInterpolator:
         frame0 *= 1 / 255
         frame1 *= 1 / 255
         times = np.array([i[4] for i in padded], np.float32)
-        outputs = np.asarray(self.model.interpolate_batch(frame0, frame1, times), np.float32)
+        if self.context:
+            frame_prev = np.stack([i[5][i[1].slices] for i in padded]).astype(np.float32)
+            frame_next = np.stack([i[6][i[1].slices] for i in padded]).astype(np.float32)
+            frame_prev *= 1 / 255
+            frame_next *= 1 / 255
+            outputs = self.model.interpolate_batch(
+                frame0, frame1, times, context=(frame_prev, frame_next)
+            )
+        else:
+            outputs = self.model.interpolate_batch(frame0, frame1, times)
+        outputs = np.asarray(outputs, np.float32)
         self.model_calls += 1
         for (slot, tile, *_), output in zip(items, outputs):
             if not self.tiled:
@@ -223,6 +288,9 @@ class ConversionResult:
         interpolated_frames: output frames made by the model.
         seconds: wall-clock time of the conversion.
         warnings: non-fatal problems (e.g. a stream the output container could not hold).
+        queue_peaks: videos: the most items that ever waited between decoding and the model,
+            and between the model and encoding (each at most its queue's size, so memory is
+            bounded whatever the stages' speeds); ``None`` for folders and pairs.
     """
 
     path: Path
@@ -234,9 +302,12 @@ class ConversionResult:
     interpolated_frames: int
     seconds: float
     warnings: tuple[str, ...] = ()
+    queue_peaks: tuple[int, int] | None = None
 
 
 def _check_options(batch_size, tile_size, scene_threshold, crf=None) -> None:
+    if batch_size is None:
+        return _check_options(1, tile_size, scene_threshold, crf)
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
         raise InputError(f"invalid batch size {batch_size!r}: use a positive integer")
     if tile_size is not None and (
@@ -272,6 +343,11 @@ class _PairPlanner:
     between it and the next; their times collect in ``output_times``. A frame without a
     timestamp, or with one not after the previous frame's, is placed one ``1 / input_rate``
     after the previous frame.
+
+    For a four-frame model (``engine.context``) each pair is planned one source frame late, when
+    the frame after it is known: it gets ``frame_prev`` (the source frame before ``frame0``) and
+    ``frame_next`` (the one after ``frame1``), each replaced by the pair's own edge frame at the
+    ends of the video and across scene cuts, so the context never reaches into another shot.
     """
 
     def __init__(
@@ -294,6 +370,10 @@ class _PairPlanner:
         self.index = -1
         self.frame = None
         self.thumbnail = None
+        # Four-frame models: the frame before self.frame (None at a scene start) and the pair
+        # waiting for the frame after it.
+        self.previous = None
+        self.pending = None
         self.scene_cuts = 0
         self.interpolated = 0
         self.origin = self.time = self.duration = self.interval = None
@@ -331,25 +411,39 @@ class _PairPlanner:
                 )
             else:
                 planned_frames = frames_from_source(self.index, self.step)
-            for planned in planned_frames:
-                if planned.is_copy:
-                    self.engine.add_copy(self.frame)
-                elif cut:  # repeat the nearer source frame: never blend two shots
-                    self.engine.add_copy(self.frame if planned.time < Fraction(1, 2) else frame)
-                else:
-                    self.engine.add_interpolation(self.frame, frame, float(planned.time))
-                    self.interpolated += 1
+            if not self.engine.context:
+                self._emit(planned_frames, cut, self.frame, frame)
+            else:
+                if self.pending is not None:  # its frame_next: this frame, unless across a cut
+                    self._emit(*self.pending, frame_next=self.frame if cut else frame)
+                frame_prev = self.frame if self.previous is None else self.previous
+                self.pending = (planned_frames, cut, self.frame, frame, frame_prev)
+                self.previous = None if cut else self.frame
         self.index += 1
         self.frame, self.thumbnail = frame, frame_thumbnail
         if timed:
             self.interval = None if self.time is None else time - self.time
             self.time, self.duration = time, duration
 
+    def _emit(self, planned_frames, cut, frame0, frame1, frame_prev=None, frame_next=None):
+        context = None if frame_prev is None else (frame_prev, frame_next)
+        for planned in planned_frames:
+            if planned.is_copy:
+                self.engine.add_copy(frame0)
+            elif cut:  # repeat the nearer source frame: never blend two shots
+                self.engine.add_copy(frame0 if planned.time < Fraction(1, 2) else frame1)
+            else:
+                self.engine.add_interpolation(frame0, frame1, float(planned.time), context)
+                self.interpolated += 1
+
     def finish(self, hold_last: bool = True) -> None:
         """Plan the frames after the last source frame (held copies), then run the model.
 
         A video's last frame lasts its own duration (else as long as the frame before it).
         """
+        if self.pending is not None:  # the last pair: frame1 is the video's last frame
+            self._emit(*self.pending, frame_next=self.pending[3])
+            self.pending = None
         if hold_last and self.subdivide:
             duration = self.duration or self.interval or self.frame_period
             for j in range(self.subdivide):
@@ -379,7 +473,7 @@ def convert(
     model=None,
     scene_threshold: float | None = DEFAULT_SCENE_THRESHOLD,
     tile_size: int | None = None,
-    batch_size: int = 4,
+    batch_size: int | None = None,
     codec: str = "libx264",
     crf: int | None = 18,
     progress: bool = True,
@@ -405,7 +499,9 @@ def convert(
             `keras_fi.video.scene`); ``None`` or 0 disables detection.
         tile_size: frames larger than this on either side are processed in overlapping tiles of
             this size (``None`` → 1024, 0 → never tile).
-        batch_size: frames (or tiles) per model call.
+        batch_size: frame pairs (or tiles) per model call; ``None`` → `default_batch_size` (1 on
+            a CPU, 8 on a GPU). The last batch is padded to this size, so the model compiles once
+            per frame size.
         codec: video encoder (``libx264``, ``libx265``, ``libvpx-vp9``, ``ffv1``, ...).
         crf: quality for encoders with a constant rate factor (lower is better, 18 ~ visually
             lossless for x264); ``None`` keeps the encoder's default.
@@ -479,7 +575,11 @@ def convert(
             try:
                 model = load_model(model)
                 engine = BatchedInterpolator(
-                    model, height, width, batch_size=batch_size, tile_size=tile_size
+                    model,
+                    height,
+                    width,
+                    batch_size=batch_size or default_batch_size(),
+                    tile_size=tile_size,
                 )
                 planner = _PairPlanner(
                     engine,
@@ -494,17 +594,34 @@ def convert(
                 for packet in head_packets:
                     writer.copy_packet(packet)
                 source_frames = 0
-                with Progress(total, enabled=progress, description=dst.name) as bar:
+                # Three stages at once (`pipeline`): a thread decodes into `decoded`, this thread
+                # plans and runs the model, a thread encodes and muxes from `encoded`. Packets to
+                # copy and output frames enter `encoded` in the order they were handled here.
+                with (
+                    Progress(total, enabled=progress, description=dst.name) as bar,
+                    Pipeline() as pipeline,
+                ):
+                    decoded = pipeline.queue(DECODE_QUEUE_SIZE)
+                    encoded = pipeline.queue(ENCODE_QUEUE_SIZE)
+
+                    def encode(item) -> None:
+                        if item[0] == "packet":
+                            writer.copy_packet(item[1])
+                            return
+                        writer.write(item[1], item[2])
+                        bar.update()
 
                     def drain() -> None:
                         for frame in engine.pop_ready():
                             times = planner.output_times
-                            writer.write(frame, times.popleft() if times else None)
-                            bar.update()
+                            time = times.popleft() if times else None
+                            pipeline.put(encoded, ("frame", frame, time))
 
-                    for kind, item in _chain_frames(head_frames, stream):
+                    pipeline.producer(stream, decoded)
+                    pipeline.consumer(encode, encoded)
+                    for kind, item in _chain_frames(head_frames, decoded, pipeline):
                         if kind == "packet":
-                            writer.copy_packet(item)
+                            pipeline.put(encoded, ("packet", item))
                             continue
                         array, time, duration = item
                         if array.shape != head_frames[0][0].shape:
@@ -518,6 +635,9 @@ def convert(
                         drain()
                     planner.finish()
                     drain()
+                    pipeline.put(encoded, DONE)
+                    pipeline.finish()
+                    queue_peaks = (decoded.peak, encoded.peak)
                 shortfall = reader.shortfall()
                 if shortfall is not None:
                     if strict:
@@ -541,13 +661,15 @@ def convert(
         interpolated_frames=planner.interpolated,
         seconds=time_module.monotonic() - started,
         warnings=tuple(writer.warnings) + ((shortfall,) if shortfall else ()),
+        queue_peaks=queue_peaks,
     )
 
 
-def _chain_frames(head_frames, stream) -> Iterator[tuple[str, object]]:
+def _chain_frames(head_frames, decoded, pipeline: Pipeline) -> Iterator[tuple[str, object]]:
     for frame in head_frames:
         yield "frame", frame
-    yield from stream
+    while (item := pipeline.get(decoded)) is not DONE:
+        yield item
 
 
 def convert_folder(
@@ -558,7 +680,7 @@ def convert_folder(
     model=None,
     scene_threshold: float | None = DEFAULT_SCENE_THRESHOLD,
     tile_size: int | None = None,
-    batch_size: int = 4,
+    batch_size: int | None = None,
     progress: bool = True,
     overwrite: bool = False,
 ) -> ConversionResult:
@@ -607,6 +729,7 @@ def convert_folder(
     first = video_io.read_image(frames[0])
     height, width = first.shape[:2]
     model = load_model(model)
+    batch_size = batch_size or default_batch_size()
     engine = BatchedInterpolator(model, height, width, batch_size=batch_size, tile_size=tile_size)
     planner = _PairPlanner(engine, step, scene_threshold)
     total = factor * (len(frames) - 1) + 1
@@ -696,7 +819,7 @@ def interpolate_pair(
     times: str | float | Sequence[float] = 0.5,
     model=None,
     tile_size: int | None = None,
-    batch_size: int = 4,
+    batch_size: int | None = None,
     overwrite: bool = False,
 ) -> list[Path]:
     """Interpolate between two image files and write one image per time value.
@@ -737,6 +860,7 @@ def interpolate_pair(
         )
     model = load_model(model)
     between = sum(0.0 < value < 1.0 for value in values)
+    batch_size = batch_size or default_batch_size()
     engine = BatchedInterpolator(
         model, *image0.shape[:2], batch_size=max(1, min(batch_size, between)), tile_size=tile_size
     )
