@@ -157,6 +157,7 @@ def main(argv=None) -> int:
                 small_motion=stage.get("small_motion", 0.0),
                 clip_weights=stage.get("clip_weights", "frames"),
                 global_clipnorm=stage.get("global_clipnorm"),
+                acceleration=stage.get("acceleration", 0.0),
                 model_options=stage.get("model"),
                 seed=config["seed"],
                 verbose=2,

@@ -51,6 +51,23 @@ def add_parser(subparsers) -> None:
         help="share of the synthetic scenes slowed to near-static motion (0..1): teaches the "
         "model to keep still content sharp instead of inventing motion",
     )
+    parser.add_argument(
+        "--acceleration",
+        type=float,
+        default=0.0,
+        help="non-constant synthetic motion: the largest change of speed per frame interval, as "
+        "a fraction of the largest speed (0: straight lines; for four-frame models)",
+    )
+    parser.add_argument(
+        "--clip-weights",
+        choices=("frames", "sqrt", "uniform"),
+        default="frames",
+        help="how often each real clip is drawn: in proportion to its length, to its square root "
+        "(a few long clips cannot dominate), or equally",
+    )
+    parser.add_argument(
+        "--global-clipnorm", type=float, default=None, help="clip each step's gradient norm"
+    )
     parser.add_argument("--mixed-precision", action="store_true", help="mixed_bfloat16")
     parser.add_argument(
         "--allow-tf32",
@@ -79,6 +96,10 @@ def run(args) -> int:
         raise InputError("--flow-loss-weight must be >= 0.")
     if not 0.0 <= args.small_motion <= 1.0:
         raise InputError("--small-motion must be between 0 and 1.")
+    if not args.acceleration >= 0:
+        raise InputError("--acceleration must be >= 0.")
+    if args.global_clipnorm is not None and not args.global_clipnorm > 0:
+        raise InputError("--global-clipnorm must be > 0.")
     if args.flow_loss_weight > 0 and args.synthetic_fraction <= 0:
         raise InputError(
             "--flow-loss-weight needs synthetic data, the only data with a true flow: "
@@ -97,6 +118,9 @@ def run(args) -> int:
         synthetic_fraction=args.synthetic_fraction,
         flow_loss_weight=args.flow_loss_weight,
         small_motion=args.small_motion,
+        acceleration=args.acceleration,
+        clip_weights=args.clip_weights,
+        global_clipnorm=args.global_clipnorm,
         init_from=args.init_from,
         mixed_precision=args.mixed_precision,
         allow_tf32=args.allow_tf32,

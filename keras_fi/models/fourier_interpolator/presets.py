@@ -46,6 +46,24 @@ ARCHITECTURES = {
             "warp_interpolation": "bilinear",
         },
     },
+    "cascade_small_4f": {
+        "parameters": 677371,
+        "description": "cascade_small with four frames in (context_frames=4): the frames before "
+        "and after the pair join the 3-D FFC context and a second cost volume, so motion can "
+        "bend.",
+        "config": {
+            "motion": "cascade",
+            "context_frames": 4,
+            "encoder_filters": [16, 32, 48, 64],
+            "decoder_filters": [16, 32, 48, 64],
+            "num_blocks": 2,
+            "motion_levels": 3,
+            "correlation_radius": 3,
+            "fusion_filters": 16,
+            "scale": 0.5,
+            "warp_interpolation": "bilinear",
+        },
+    },
     "base": {
         "parameters": 984507,
         "description": "Base motion model: wider encoder/decoder and four FFC blocks.",
