@@ -45,3 +45,28 @@ def assert_rebuilds_from_config(model, frame0, frame1, out) -> None:
     rebuilt.build()
     rebuilt.set_weights(model.get_weights())
     np.testing.assert_allclose(rebuilt.interpolate(frame0, frame1), out, atol=1e-5)
+
+
+FOUR_FRAME_CASCADE = dict(
+    motion="cascade",
+    encoder_filters=[8, 12, 16, 16],
+    decoder_filters=[8, 12, 16, 16],
+    num_blocks=1,
+    motion_levels=3,
+    correlation_radius=2,
+    fusion_filters=8,
+    context_frames=4,
+)
+
+
+def four_frame_cascade(seed: int = 3):
+    """A tiny four-frame cascade (context_frames=4) with small random values on every weight, so
+    the zero-initialised heads move and frame_prev / frame_next change the output."""
+    from keras_fi.models import FourierInterpolator
+
+    model = FourierInterpolator(**FOUR_FRAME_CASCADE)
+    model.build()
+    rng = np.random.default_rng(seed)
+    for variable in model.weights:
+        variable.assign(variable + rng.normal(0, 0.05, variable.shape).astype("float32"))
+    return model

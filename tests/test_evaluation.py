@@ -410,6 +410,84 @@ def test_cli_scale_runs_the_preset_at_that_scale_and_rejects_bad_values(tmp_path
     assert "--scale applies to a preset" in capsys.readouterr().err
 
 
+def write_septuplets(root: Path, cases: int = 2, shape=(32, 48, 3)) -> Path:
+    """A Vimeo-90K septuplet set of random frames: sequences/00001/000k/im1..im7.png."""
+    rng = np.random.default_rng(0)
+    names = [f"00001/{k:04d}" for k in range(1, cases + 1)]
+    for name in names:
+        folder = root / "sequences" / name
+        folder.mkdir(parents=True)
+        for k in range(1, 8):
+            image = rng.integers(0, 256, shape, dtype=np.uint8)
+            Image.fromarray(image).save(folder / f"im{k}.png")
+    (root / "sep_testlist.txt").write_text("\n".join(names) + "\n")
+    return root
+
+
+def test_cli_protocol_errors_are_one_line_before_the_model_loads(tmp_path, capsys):
+    """A protocol the set or a baseline cannot take is one line and exit 2, before any model is
+    loaded (the preset here does not exist); baselines score septuplets two-frame."""
+    septuplets = write_septuplets(tmp_path / "sep")
+    never = str(tmp_path / "never_loaded")
+    bad = [
+        ["evaluate", str(DATA / "middlebury"), "--preset", never, "--protocol", "multi-frame"],
+        ["evaluate", str(DATA / "middlebury"), "--preset", never, "--protocol", "both"],
+        ["evaluate", str(septuplets), "--method", "linear", "--protocol", "both"],
+    ]
+    for argv, words in zip(bad, ("septuplets", "septuplets", "baselines")):
+        assert main(argv) == 2
+        err = capsys.readouterr().err.strip()
+        assert err.count("\n") == 0 and words in err and "Traceback" not in err, err
+    out_json = tmp_path / "linear.json"
+    assert main(["evaluate", str(septuplets), "--method", "linear", "--json", str(out_json)]) == 0
+    assert "multi" not in capsys.readouterr().out
+    result = json.loads(out_json.read_text())
+    assert result["protocol"] == "two-frame" and result["layout"] == "vimeo90k_septuplets"
+
+
+@pytest.mark.slow
+def test_cli_scores_a_four_frame_model_under_both_protocols(tmp_path, capsys):
+    """On septuplets a four-frame preset is scored multi-frame (im1, im3, im5, im7 -> im4) and
+    two-frame on the same cases, side by side; --protocol picks one; a two-frame preset is scored
+    two-frame and refuses the multi-frame protocol."""
+    from helpers import four_frame_cascade
+
+    from keras_fi.models import FourierInterpolator
+
+    septuplets = write_septuplets(tmp_path / "sep")
+    preset, two_frame = tmp_path / "four", tmp_path / "two"
+    four_frame_cascade().save_to_preset(preset)
+    args = ["evaluate", str(septuplets), "--preset", str(preset), "--quiet"]
+
+    assert main([*args, "--json", str(tmp_path / "both.json")]) == 0
+    out = capsys.readouterr().out
+    assert "multi dB" in out and "two dB" in out
+    rows = {line.split()[0]: line.split()[1:] for line in out.splitlines() if line.strip()}
+    assert {"multi-frame", "two-frame", "00001/0001", "00001/0002"} <= set(rows)
+    both = json.loads((tmp_path / "both.json").read_text())
+    assert both["protocol"] == "both" and both["n"] == 2 and both["method"] == f"preset {preset}"
+    multi, two = both["protocols"]["multi-frame"], both["protocols"]["two-frame"]
+    assert (multi["protocol"], two["protocol"]) == ("multi-frame", "two-frame")
+    assert [r["name"] for r in multi["per_sequence"]] == [r["name"] for r in two["per_sequence"]]
+    assert multi["ssim"] != pytest.approx(two["ssim"], abs=1e-6)  # the context is used
+    assert float(rows["multi-frame"][0]) == pytest.approx(multi["psnr"], abs=0.01)
+    assert float(rows["two-frame"][0]) == pytest.approx(two["psnr"], abs=0.01)
+
+    assert main([*args, "--protocol", "two-frame", "--json", str(tmp_path / "two.json")]) == 0
+    alone = json.loads((tmp_path / "two.json").read_text())
+    assert alone["protocol"] == "two-frame" and alone["psnr"] == pytest.approx(two["psnr"])
+    capsys.readouterr()
+
+    FourierInterpolator.from_preset("tiny", load_weights=False).save_to_preset(two_frame)
+    args = ["evaluate", str(septuplets), "--preset", str(two_frame), "--quiet"]
+    assert main([*args, "--protocol", "multi-frame"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "takes two frames" in err, err
+    assert main([*args, "--json", str(tmp_path / "tiny.json")]) == 0
+    assert json.loads((tmp_path / "tiny.json").read_text())["protocol"] == "two-frame"
+    assert "multi" not in capsys.readouterr().out
+
+
 # ----------------------------------------------------------------------------- full dev sets
 
 

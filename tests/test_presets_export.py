@@ -10,6 +10,7 @@ from pathlib import Path
 import keras
 import numpy as np
 import pytest
+from helpers import four_frame_cascade
 
 from keras_fi.errors import PresetError
 from keras_fi.models import FourierInterpolator
@@ -158,29 +159,6 @@ def test_export_refuses_existing_directory(tmp_path):
         export_saved_model("tiny", tmp_path / "out")
 
 
-FOUR_FRAME_CASCADE = dict(
-    motion="cascade",
-    encoder_filters=[8, 12, 16, 16],
-    decoder_filters=[8, 12, 16, 16],
-    num_blocks=1,
-    motion_levels=3,
-    correlation_radius=2,
-    fusion_filters=8,
-    context_frames=4,
-)
-
-
-def randomized_four_frame_model(seed=3):
-    """The tiny four-frame cascade with small random values on every weight (the zero-initialised
-    heads then move, so frame_prev and frame_next change the output)."""
-    model = FourierInterpolator(**FOUR_FRAME_CASCADE)
-    model.build()
-    rng = np.random.default_rng(seed)
-    for variable in model.weights:
-        variable.assign(variable + rng.normal(0, 0.05, variable.shape).astype("float32"))
-    return model
-
-
 SERVE_FOUR = textwrap.dedent(
     """
     import sys
@@ -219,7 +197,7 @@ def test_saved_model_of_a_four_frame_model_serves_its_context(tmp_path):
     frame0 and frame1 as the context; outputs equal the Keras model's at two sizes."""
     from keras_fi.export import export_saved_model
 
-    model = randomized_four_frame_model()
+    model = four_frame_cascade()
     export_saved_model(model, tmp_path / "served")
     a0, a1 = frames((1, 37, 50, 3), seed=1)
     ap, an = frames((1, 37, 50, 3), seed=2)
