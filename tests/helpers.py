@@ -47,7 +47,8 @@ def assert_rebuilds_from_config(model, frame0, frame1, out) -> None:
     np.testing.assert_allclose(rebuilt.interpolate(frame0, frame1), out, atol=1e-5)
 
 
-FOUR_FRAME_CASCADE = dict(
+# A tiny learned coarse-to-fine model (motion="cascade") for tests: seconds to build and run.
+TINY_CASCADE = dict(
     motion="cascade",
     encoder_filters=[8, 12, 16, 16],
     decoder_filters=[8, 12, 16, 16],
@@ -55,18 +56,27 @@ FOUR_FRAME_CASCADE = dict(
     motion_levels=3,
     correlation_radius=2,
     fusion_filters=8,
-    context_frames=4,
 )
+
+
+def randomize(model, seed: int = 3, scale: float = 0.05):
+    """Adds small random values to every weight, so the zero-initialised heads do something."""
+    rng = np.random.default_rng(seed)
+    for variable in model.weights:
+        variable.assign(variable + rng.normal(0, scale, variable.shape).astype("float32"))
+    return model
+
+
+def tiny_cascade(**kwargs):
+    """A built, untrained :data:`TINY_CASCADE` model (``kwargs`` override its arguments)."""
+    from keras_fi.models import FourierInterpolator
+
+    model = FourierInterpolator(**{**TINY_CASCADE, **kwargs})
+    model.build()
+    return model
 
 
 def four_frame_cascade(seed: int = 3):
     """A tiny four-frame cascade (context_frames=4) with small random values on every weight, so
     the zero-initialised heads move and frame_prev / frame_next change the output."""
-    from keras_fi.models import FourierInterpolator
-
-    model = FourierInterpolator(**FOUR_FRAME_CASCADE)
-    model.build()
-    rng = np.random.default_rng(seed)
-    for variable in model.weights:
-        variable.assign(variable + rng.normal(0, 0.05, variable.shape).astype("float32"))
-    return model
+    return randomize(tiny_cascade(context_frames=4), seed=seed)

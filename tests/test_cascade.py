@@ -4,33 +4,11 @@ import keras
 import numpy as np
 import pytest
 from backend_utils import gradients
+from helpers import TINY_CASCADE, randomize, tiny_cascade
 
 from keras_fi.layers import backward_warp
 from keras_fi.models import FourierInterpolator
 from keras_fi.models.fourier_interpolator import CoarseToFineMotion, bilateral_correlation
-
-TINY_CASCADE = dict(
-    motion="cascade",
-    encoder_filters=[8, 12, 16, 16],
-    decoder_filters=[8, 12, 16, 16],
-    num_blocks=1,
-    motion_levels=3,
-    correlation_radius=2,
-    fusion_filters=8,
-)
-
-
-def cascade(**kwargs):
-    model = FourierInterpolator(**{**TINY_CASCADE, **kwargs})
-    model.build()
-    return model
-
-
-def randomize(model, seed=3, scale=0.05):
-    """Small random values everywhere, so the zero-initialised heads do something."""
-    rng = np.random.default_rng(seed)
-    for variable in model.weights:
-        variable.assign(variable + rng.normal(0, scale, variable.shape).astype("float32"))
 
 
 def predict(model, frame0, frame1, time):
@@ -88,7 +66,7 @@ def test_bilateral_correlation_peaks_at_half_the_motion():
 
 @pytest.mark.multibackend
 def test_untrained_cascade_outputs_the_blend_at_odd_sizes():
-    model = cascade()
+    model = tiny_cascade()
     frame0, frame1 = random_frames((2, 37, 50, 3))
     time = np.array([0.25, 0.5], "float32")
     out = predict(model, frame0, frame1, time)
@@ -98,7 +76,7 @@ def test_untrained_cascade_outputs_the_blend_at_odd_sizes():
 
 
 def test_gradients_reach_every_weight_of_the_cascade():
-    model = cascade()
+    model = tiny_cascade()
     randomize(model)
     frame0, frame1 = random_frames((1, 64, 64, 3), seed=2)
     inputs = {"frame0": frame0, "frame1": frame1, "time": np.array([0.4], "float32")}
@@ -118,7 +96,7 @@ def test_a_coarsest_flow_reaches_full_resolution_scaled():
     amount.
     """
     for scale, factor in ((1.0, 16.0), (0.5, 32.0)):
-        model = cascade(scale=scale)
+        model = tiny_cascade(scale=scale)
         head = model.motion_estimator.heads[0]
         bias = np.array([0.1, 0.0, -0.05, 0.05, 0.0], "float32")  # flow0 (x, y), flow1, logit
         head.bias.assign(bias)
@@ -133,7 +111,7 @@ def test_a_coarsest_flow_reaches_full_resolution_scaled():
 
 
 def test_config_round_trip_and_keras_file(tmp_path):
-    model = cascade(context_blocks=1)
+    model = tiny_cascade(context_blocks=1)
     randomize(model)
     frame0, frame1 = random_frames((1, 33, 47, 3), seed=5)
     expected = predict(model, frame0, frame1, [0.3])
@@ -171,7 +149,7 @@ def test_cascade_learns_motion_on_synthetic_translations():
     frames = np.asarray(frames, "float32")
     inputs = {"frame0": frames[:, 0], "frame1": frames[:, 2], "time": np.full(64, 0.5, "float32")}
     target = frames[:, 1]
-    model = cascade()
+    model = tiny_cascade()
     model.compile(learning_rate=2e-3, decay_steps=10_000)
     blend = 0.5 * (frames[:, 0] + frames[:, 2])
     before = float(np.mean(np.abs(blend - target)))
@@ -182,13 +160,10 @@ def test_cascade_learns_motion_on_synthetic_translations():
     assert after < 0.7 * before, (before, after)
 
 
-FOUR_FRAMES = dict(TINY_CASCADE, context_frames=4)
-
-
 def test_four_frame_model_uses_its_context():
     """Untrained it is the blend; with weights, frame_prev and frame_next change the output, and
     leaving them out equals repeating frame0 and frame1."""
-    model = cascade(context_frames=4)
+    model = tiny_cascade(context_frames=4)
     frame_prev, frame0 = random_frames((1, 40, 56, 3), seed=6)
     frame1, frame_next = random_frames((1, 40, 56, 3), seed=7)
     context = (frame_prev, frame_next)
@@ -206,7 +181,7 @@ def test_four_frame_model_uses_its_context():
 
 
 def test_four_frame_gradients_reach_every_weight():
-    model = cascade(context_frames=4)
+    model = tiny_cascade(context_frames=4)
     randomize(model)
     frames = random_frames((1, 64, 64, 3), seed=8) + random_frames((1, 64, 64, 3), seed=9)
     inputs = {
@@ -223,7 +198,7 @@ def test_four_frame_gradients_reach_every_weight():
 
 
 def test_four_frame_config_and_interpolate_api():
-    model = cascade(context_frames=4)
+    model = tiny_cascade(context_frames=4)
     randomize(model)
     rng = np.random.default_rng(0)
     frames = [rng.integers(0, 256, (33, 47, 3), dtype=np.uint8) for _ in range(4)]
@@ -256,12 +231,12 @@ def test_evaluation_protocol_follows_the_models_context_frames(tmp_path):
             folder / f"im{k}.png"
         )
     (tmp_path / "sep_testlist.txt").write_text("00001/0001\n")
-    four = cascade(context_frames=4)
+    four = tiny_cascade(context_frames=4)
     randomize(four)
     multi = evaluate(tmp_path, model=four)
     two = evaluate(tmp_path, model=four, protocol="two-frame")
     assert (multi["protocol"], two["protocol"]) == ("multi-frame", "two-frame")
     assert multi["psnr"] != two["psnr"]
-    assert evaluate(tmp_path, model=cascade())["protocol"] == "two-frame"
+    assert evaluate(tmp_path, model=tiny_cascade())["protocol"] == "two-frame"
     with pytest.raises(InputError, match="baselines"):
         evaluate(tmp_path, method="linear", protocol="multi-frame")

@@ -16,6 +16,7 @@ from pathlib import Path
 import av
 import numpy as np
 import pytest
+from helpers import four_frame_cascade
 from test_video_convert import moving_frames, write_video
 
 from keras_fi import datasets
@@ -235,26 +236,7 @@ def test_frames_waiting_for_a_slow_encoder_stay_within_its_queue(tmp_path, monke
 
 @pytest.fixture(scope="module")
 def four_frame_model():
-    import keras
-
-    from keras_fi.models import FourierInterpolator
-
-    model = FourierInterpolator(
-        motion="cascade",
-        encoder_filters=[8, 12, 16, 16],
-        decoder_filters=[8, 12, 16, 16],
-        num_blocks=1,
-        motion_levels=3,
-        correlation_radius=2,
-        fusion_filters=8,
-        context_frames=4,
-    )
-    model.build()
-    rng = np.random.default_rng(0)
-    for weight in model.weights:
-        value = keras.ops.convert_to_numpy(weight)
-        weight.assign(value + rng.normal(0, 0.05, value.shape).astype(value.dtype))
-    return model
+    return four_frame_cascade(seed=0)
 
 
 class ContextRecorder:
