@@ -69,6 +69,30 @@ def evaluate_preset(preset_dir: Path, sets=VALIDATION_SETS + REPORT_SETS) -> dic
     return metrics
 
 
+def pack_backup(folder: Path) -> int:
+    """Copies the newest ``epoch-N.weights.h5`` state to ``latest.weights.h5`` with
+    ``training_metadata.json`` ``{"epoch": N}`` (the layout `keras_fi.checkpointing` also
+    resumes from), so that one file at one path carries the run between machines; the numbered
+    states are git-ignored. Run it when the training process has stopped."""
+    import re
+
+    states = sorted(
+        (int(m.group(1)), p)
+        for p in folder.glob("epoch-*.weights.h5")
+        if (m := re.fullmatch(r"epoch-(\d+)\.weights\.h5", p.name))
+    )
+    if not states:
+        print(f"no numbered backup state in {folder}", file=sys.stderr)
+        return 2
+    epochs, newest = states[-1]
+    tmp = folder / ".latest.weights.h5.tmp"
+    shutil.copyfile(newest, tmp)
+    os.replace(tmp, folder / "latest.weights.h5")
+    (folder / "training_metadata.json").write_text(json.dumps({"epoch": epochs}) + "\n")
+    print(f"{folder}: latest.weights.h5 = {newest.name} ({epochs} epochs)")
+    return 0
+
+
 def validate_checkpoint(config: dict, stage_dir: Path) -> int:
     """Scores a running stage's latest weights on the validation sets (never the report sets)."""
     import tempfile
@@ -113,10 +137,19 @@ def main(argv=None) -> int:
         help="score STAGE's latest checkpoint (checkpoint.weights.h5, written every epoch) with "
         "the inference settings on the validation sets only, while it trains",
     )
+    parser.add_argument(
+        "--pack-backup",
+        metavar="STAGE",
+        help="after stopping a run: copy STAGE's newest backup state to the one fixed path that "
+        "is committed (backup/latest.weights.h5 + training_metadata.json), which the run resumes "
+        "from on any machine",
+    )
     args = parser.parse_args(argv)
 
     config = json.loads(Path(args.config).read_text())
     out = Path(args.out)
+    if args.pack_backup:
+        return pack_backup(out / args.pack_backup / "backup")
     if args.validate_checkpoint:
         return validate_checkpoint(config, out / args.validate_checkpoint)
     from keras_fi.models.preset_utils import METADATA_FILE, WEIGHTS_FILE, read_metadata

@@ -168,3 +168,36 @@ def test_history_rows_of_rerun_epochs_are_replaced(tmp_path):
         ("1", "0.4"),
         ("2", "0.25"),
     ]
+
+
+def test_resumes_from_the_single_committed_state(tmp_path):
+    """The state a recipe commits between machines (``backup/latest.weights.h5`` with
+    ``training_metadata.json``, written by ``--pack-backup``) restores weights, optimizer and the
+    epoch count, ranks with the numbered states by epoch, and is removed once superseded."""
+    import json
+
+    import keras
+
+    def model():
+        inputs = keras.Input((3,))
+        built = keras.Model(inputs, keras.layers.Dense(2)(inputs))
+        built.compile(optimizer="adam", loss="mse")
+        return built
+
+    trained = model()
+    trained.fit(np.ones((4, 3)), np.zeros((4, 2)), epochs=2, verbose=0)
+    backup = tmp_path / "backup"
+    backup.mkdir()
+    trained.save_weights(str(backup / "latest.weights.h5"))
+    (backup / "training_metadata.json").write_text(json.dumps({"epoch": 7}))
+
+    fresh = model()
+    callback = checkpointing.SafeBackupAndRestore(backup)
+    callback.set_model(fresh)
+    assert callback.restore() == 7
+    for a, b in zip(fresh.get_weights(), trained.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    assert int(fresh.optimizer.iterations) == int(trained.optimizer.iterations) == 2
+
+    callback.on_epoch_end(7)  # the next epoch's numbered state supersedes the committed one
+    assert sorted(p.name for p in backup.iterdir()) == ["epoch-000008.weights.h5"]
