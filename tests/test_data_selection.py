@@ -50,9 +50,11 @@ def test_triplets_with_repeated_frames_are_drawn_again():
 
 def test_has_repeated_frames_threshold_in_grey_levels():
     still = np.full((8, 8, 3), 100, np.uint8)
-    assert has_repeated_frames([still, still + 1, still + 2], 0.5) is False
-    assert has_repeated_frames([still, still + 1, still + 2], 1.5) is True
-    assert has_repeated_frames([still, still, still], 0) is False
+    assert has_repeated_frames([still, still + 1, still + 2], 1.5) is False  # slow, steady
+    assert has_repeated_frames([still, still + 1, still + 5], 1.5) is True  # 1 beside 4
+    assert has_repeated_frames([still, still + 1, still + 5], 0.5) is False  # 1 is not < 0.5
+    assert has_repeated_frames([still, still, still], 0.5) is False  # a still shot
+    assert has_repeated_frames([still, still, still + 9], 0) is False  # switched off
     with pytest.raises(InputError, match="skip_repeats"):
         TripletOptions(skip_repeats=-1)
 

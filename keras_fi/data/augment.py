@@ -33,9 +33,11 @@ class TripletOptions:
             full size (wider view, smaller motion in pixels); (1.0, 1.0) crops native pixels.
         photometric: random brightness, contrast and saturation, the same for the three frames.
         skip_repeats: with random sampling, a triplet in which two neighbouring frames differ by
-            less than this mean absolute difference (grey levels of 8-bit RGB) is drawn again, up
-            to 20 times: frame-rate-converted video repeats frames, and such a triplet's true time
-            is not the one the spacing says. 0 keeps every triplet.
+            less than this mean absolute difference (grey levels of 8-bit RGB) while another pair
+            of it moves at least three times as much is drawn again, up to 20 times:
+            frame-rate-converted video repeats frames, and such a triplet's true time is not the
+            one the spacing says (``keras_fi.data.pipeline.has_repeated_frames``). 0 keeps every
+            triplet.
         context_frames: 2, or 4 to also draw the frame one input spacing before frame0 and one
             after frame1 (``frame_prev``, ``frame_next``; the septuplet protocol's im1 and im7),
             for four-frame models. Examples then hold five frames:

@@ -167,21 +167,29 @@ class ClipSampler:
 
 
 def has_repeated_frames(frames: Sequence[np.ndarray], threshold: float) -> bool:
-    """True when two neighbouring uint8 frames differ by less than ``threshold`` grey levels
-    (mean absolute difference over every pixel and channel).
+    """True when two neighbouring uint8 frames repeat one another while the others move.
+
+    A pair counts as repeated when its mean absolute difference (grey levels, every pixel and
+    channel) is below ``threshold`` and below a third of the largest difference between
+    neighbours in ``frames``. The second condition keeps slow but steady motion (every pair
+    differs a little, alike) and still shots (nothing moves, so no time is wrong), and flags
+    what frame-rate conversion does: one pair near zero beside pairs that move.
 
     Example:
     >>> still = np.zeros((4, 4, 3), np.uint8)
-    >>> has_repeated_frames([still, still, still + 9], 0.5), has_repeated_frames([still, still + 9], 0.5)
-    (True, False)
+    >>> has_repeated_frames([still, still, still + 9], 0.5)  # a repeat, then motion
+    True
+    >>> has_repeated_frames([still, still + 1, still + 2], 1.5)  # slow, steady: kept
+    False
     """
     if threshold <= 0:
         return False
-    for first, second in zip(frames[:-1], frames[1:]):
-        difference = np.abs(first.astype(np.int16) - second.astype(np.int16))
-        if float(difference.mean()) < threshold:
-            return True
-    return False
+    differences = [
+        float(np.abs(first.astype(np.int16) - second.astype(np.int16)).mean())
+        for first, second in zip(frames[:-1], frames[1:])
+    ]
+    largest = max(differences, default=0.0)
+    return any(d < threshold and d < largest / 3.0 for d in differences)
 
 
 def to_inputs_target(frames, time, flow=None):
