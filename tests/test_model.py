@@ -244,7 +244,7 @@ def test_flow_loss_adds_weighted_flow_error_and_trains_the_flow():
     model.fit(supervised, target, batch_size=batch, epochs=30, verbose=0)
     image, total = losses(np.ones_like(weight))
     assert total - image < 0.5 * 0.5 * 0.75, "the flow error fell by more than half"
-    with pytest.raises(ValueError, match="motion=True"):
+    with pytest.raises(ValueError, match="predicts flow"):
         FourierInterpolator.from_preset("direct_small", load_weights=False).compile(
             flow_loss_weight=0.1
         )

@@ -175,7 +175,10 @@ class FourierInterpolator(InferenceMixin, PresetMixin, keras.Model):
             )
         self.warp_interpolation = warp_interpolation
         if self.refine_iterations and not self.has_motion:
-            raise ValueError("refine_iterations needs a model with motion (motion='cascade').")
+            raise ValueError(
+                "refine_iterations needs a model that predicts flow (motion='cascade' or 'unet'), "
+                "not motion='none'."
+            )
         scale_levels = SCALE_LEVELS.get(float(scale))
         if scale_levels is None:
             raise ValueError(f"scale must be 1, 0.5 or 0.25 (got {scale!r}).")
@@ -524,7 +527,10 @@ class FourierInterpolator(InferenceMixin, PresetMixin, keras.Model):
         if flow_loss_weight < 0:
             raise ValueError(f"flow_loss_weight must be >= 0, got {flow_loss_weight}")
         if flow_loss_weight and not self.has_motion:
-            raise ValueError("flow_loss_weight needs a model with motion (motion='cascade').")
+            raise ValueError(
+                "flow_loss_weight needs a model that predicts flow (motion='cascade' or 'unet'), "
+                "not motion='none'."
+            )
         self.flow_loss_weight = float(flow_loss_weight)
         from keras_fi.losses import MSSSIML1
         from keras_fi.metrics import PSNR, SSIM
