@@ -206,8 +206,11 @@ def test_decoder_runs_ahead_of_a_slow_model_by_at_most_its_queue(tmp_path, monke
     assert result.output_frames == 80
     # The decoder ran ahead while the model worked (the stages overlap) ...
     assert max(ahead) >= DECODE_QUEUE_SIZE - 1
-    # ... by no more than the queue and the one frame in its hand.
-    assert max(ahead) <= DECODE_QUEUE_SIZE + 1
+    # ... by no more than the queue, the frame in the decoder's hand and the frames the main
+    # thread has taken beyond the pair (the next pair's frame, which it takes before calling the
+    # model, and the slot that get() freed, which the decoder may refill before the call on a
+    # loaded machine): bounded, whatever the clip's length (40 frames here).
+    assert max(ahead) <= DECODE_QUEUE_SIZE + 3
     assert result.queue_peaks[0] <= DECODE_QUEUE_SIZE
 
 
