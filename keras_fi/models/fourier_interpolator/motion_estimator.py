@@ -35,8 +35,8 @@ def bilateral_correlation(features0, features1, radius: int):
     >>> tuple(cost.shape), round(float(keras.ops.max(cost[..., 4])), 2)
     ((1, 8, 8, 9), 1.0)
     """
-    features0 = _unit_length(features0)
-    features1 = _unit_length(features1)
+    features0 = _unit_length(ops.convert_to_tensor(features0))
+    features1 = _unit_length(ops.convert_to_tensor(features1))
     pad = [[0, 0], [radius, radius], [radius, radius], [0, 0]]
     padded0 = ops.pad(features0, pad)
     padded1 = ops.pad(features1, pad)
