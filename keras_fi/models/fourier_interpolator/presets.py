@@ -1,5 +1,18 @@
 """Architectures of the built-in presets; trained weights live in ``keras_fi/presets/<name>/``."""
 
+# The learned coarse-to-fine model's small size, with two or four frames in.
+_CASCADE_SMALL = {
+    "motion": "cascade",
+    "encoder_filters": [16, 32, 48, 64],
+    "decoder_filters": [16, 32, 48, 64],
+    "num_blocks": 2,
+    "motion_levels": 3,
+    "correlation_radius": 3,
+    "fusion_filters": 16,
+    "scale": 0.5,
+    "warp_interpolation": "bilinear",
+}
+
 # name -> constructor arguments, parameter count (checked by a test) and a one-line description.
 ARCHITECTURES = {
     "tiny": {
@@ -34,35 +47,14 @@ ARCHITECTURES = {
         "description": "Learned coarse-to-fine motion: a shared 4-level feature pyramid, 3-D FFC "
         "blocks and a bilateral cost volume at 1/16 scale, residual flow updates at 1/8 and 1/4 "
         "from warped features, a fusion residual; run at half the frames' resolution.",
-        "config": {
-            "motion": "cascade",
-            "encoder_filters": [16, 32, 48, 64],
-            "decoder_filters": [16, 32, 48, 64],
-            "num_blocks": 2,
-            "motion_levels": 3,
-            "correlation_radius": 3,
-            "fusion_filters": 16,
-            "scale": 0.5,
-            "warp_interpolation": "bilinear",
-        },
+        "config": dict(_CASCADE_SMALL),
     },
     "cascade_small_4f": {
         "parameters": 677371,
         "description": "cascade_small with four frames in (context_frames=4): the frames before "
         "and after the pair join the 3-D FFC context and a second cost volume, so motion can "
         "bend.",
-        "config": {
-            "motion": "cascade",
-            "context_frames": 4,
-            "encoder_filters": [16, 32, 48, 64],
-            "decoder_filters": [16, 32, 48, 64],
-            "num_blocks": 2,
-            "motion_levels": 3,
-            "correlation_radius": 3,
-            "fusion_filters": 16,
-            "scale": 0.5,
-            "warp_interpolation": "bilinear",
-        },
+        "config": {**_CASCADE_SMALL, "context_frames": 4},
     },
     "base": {
         "parameters": 984507,
