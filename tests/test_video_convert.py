@@ -120,21 +120,6 @@ def mean_abs_diff(a: np.ndarray, b: np.ndarray) -> float:
 
 
 @pytest.fixture(scope="module")
-def tiny_model():
-    from keras_fi.models import FourierInterpolator
-
-    return FourierInterpolator.from_preset("tiny", load_weights=False)
-
-
-@pytest.fixture(scope="module")
-def tiny_preset(tiny_model, tmp_path_factory) -> str:
-    """The tiny model saved as a preset folder, for `--preset DIR` in CLI tests."""
-    folder = tmp_path_factory.mktemp("preset") / "tiny"
-    tiny_model.save_to_preset(folder)
-    return str(folder)
-
-
-@pytest.fixture(scope="module")
 def clip(tmp_path_factory) -> Path:
     """12 frames of 64x48 at 25 fps (0.48 s) with an AAC track."""
     return write_video(tmp_path_factory.mktemp("media") / "clip.mp4", moving_frames(12))

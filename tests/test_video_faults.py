@@ -24,20 +24,6 @@ from keras_fi.video import convert
 from keras_fi.video import io as video_io
 
 
-@pytest.fixture(scope="module")
-def tiny_model():
-    from keras_fi.models import FourierInterpolator
-
-    return FourierInterpolator.from_preset("tiny", load_weights=False)
-
-
-@pytest.fixture(scope="module")
-def tiny_preset(tiny_model, tmp_path_factory) -> str:
-    folder = tmp_path_factory.mktemp("preset") / "tiny"
-    tiny_model.save_to_preset(folder)
-    return str(folder)
-
-
 def faststart_video(path: Path, frames: list[np.ndarray], fps: int = 25) -> Path:
     """H.264 in an mp4 whose index (moov) is at the start, as web-ready files have it."""
     height, width = frames[0].shape[:2]
