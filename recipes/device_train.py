@@ -172,6 +172,19 @@ def main(argv=None) -> int:
     parser.add_argument(
         "--global-clipnorm", type=float, default=None, help="clip each step's gradient norm"
     )
+    parser.add_argument(
+        "--context-frames",
+        type=int,
+        default=2,
+        choices=(2, 4),
+        help="4 for models that also take frame_prev and frame_next (must match the model)",
+    )
+    parser.add_argument(
+        "--acceleration", type=float, default=0.0, help="bend of synthetic motion (0: straight)"
+    )
+    parser.add_argument(
+        "--clip-weights", default="frames", help="how often each clip is drawn: frames|sqrt|uniform"
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", required=True)
     args = parser.parse_args(argv)
@@ -187,6 +200,9 @@ def main(argv=None) -> int:
         with_flow=args.flow_loss_weight > 0,
         small_motion=args.small_motion,
         seed=args.seed,
+        context_frames=args.context_frames,
+        acceleration=args.acceleration,
+        clip_weights=args.clip_weights,
     )
     # Before Keras/JAX start in this process: the data processes are spawned from a clean state.
     workers = None if args.threads else ProcessBatches(options, args.workers, 3 * args.workers)
@@ -204,6 +220,14 @@ def main(argv=None) -> int:
         load_weights=args.init != "none",
         **json.loads(args.model),
     )
+    if model.context_frames != args.context_frames:
+        if workers is not None:
+            workers.close()
+        raise SystemExit(
+            f"the model takes context_frames={model.context_frames} but the batches were drawn "
+            f"with --context-frames {args.context_frames}: pass --context-frames "
+            f"{model.context_frames}"
+        )
     device = str(keras.backend.backend())
     try:
         import jax

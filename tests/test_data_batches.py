@@ -111,3 +111,35 @@ def test_transformed_batch_keeps_the_flow_exact(flip_x, flip_y, reverse):
             inputs["frame1"][:, :: -1 if flip_y else 1, :: -1 if flip_x else 1],
         )
     assert set(new_inputs) == set(inputs) and new_target.shape == target.shape
+
+
+def test_context_batches_carry_frame_prev_and_frame_next():
+    """With context_frames=4 real and synthetic examples both give five frames; reversing a
+    batch swaps frame_prev with frame_next as well as frame0 with frame1."""
+    from keras_fi.data.batches import transform_batch
+
+    batches = training_batches([CLIP], crop_size=32, batch_size=8, steps=1, seed=1,
+                               synthetic_fraction=0.5, with_flow=True, context_frames=4,
+                               acceleration=0.5, clip_weights="sqrt")  # fmt: skip
+    inputs, target = batches[0]
+    assert set(inputs) == {"frame_prev", "frame0", "frame1", "frame_next", "time", "flow",
+                           "flow_weight"}  # fmt: skip
+    for key in ("frame_prev", "frame0", "frame1", "frame_next"):
+        assert inputs[key].shape == target.shape == (8, 32, 32, 3)
+    assert set(inputs["flow_weight"]) == {0.0, 1.0}, "both real and synthetic examples"
+    assert not np.array_equal(inputs["frame_prev"], inputs["frame0"])
+    reversed_inputs, _ = transform_batch(inputs, target, reverse=True)
+    np.testing.assert_array_equal(reversed_inputs["frame_prev"], inputs["frame_next"])
+    np.testing.assert_array_equal(reversed_inputs["frame_next"], inputs["frame_prev"])
+    np.testing.assert_array_equal(reversed_inputs["frame0"], inputs["frame1"])
+    flipped, _ = transform_batch(inputs, target, flip_x=True)
+    np.testing.assert_array_equal(flipped["frame_prev"], inputs["frame_prev"][:, :, ::-1])
+    two = training_batches([CLIP], crop_size=32, batch_size=2, steps=1, context_frames=2)[0][0]
+    assert "frame_prev" not in two
+
+
+def test_samplers_with_different_context_are_refused():
+    three = lambda index, value: (np.zeros((3, 8, 8, 3), np.uint8), 0.5)  # noqa: E731
+    five = lambda index, value: (np.zeros((5, 8, 8, 3), np.uint8), 0.5)  # noqa: E731
+    with pytest.raises(InputError, match="same context_frames"):
+        TripletBatches([three, five], batch_size=16, steps=1)[0]

@@ -20,12 +20,16 @@ from keras_fi.errors import InputError
 class TripletBatches(keras.utils.PyDataset):
     """Batches of `({"frame0", "frame1", "time"[, "flow", "flow_weight"]}, target)` in numpy.
 
+    Samplers that return five frames per example (`context_frames=4`: frame_prev, frame0,
+    target, frame1, frame_next) give batches with "frame_prev" and "frame_next" as well.
+
     Each example picks a sampler at random by `weights` and calls it with a fresh random value;
     batch `i` of epoch `e` depends only on `(seed, e, i)`, so runs are reproducible and every
     epoch differs.
 
     Args:
-        samplers: callables `(index, random_value) -> (frames uint8 (3, s, s, 3), time[, flow])`:
+        samplers: callables `(index, random_value) -> (frames uint8 (n, s, s, 3), time[, flow])`
+            with n = 3 (all of them) or 5 (all of them):
             `keras_fi.data.pipeline.ClipSampler`, `keras_fi.data.synthetic_motion.SceneSampler`.
         weights: relative share of each sampler (default: equal).
         batch_size: examples per batch.
@@ -94,12 +98,25 @@ class TripletBatches(keras.utils.PyDataset):
                 size = example[0].shape[1:3]
                 flows.append(np.zeros((*size, 4), np.float32))
                 flow_weights.append(0.0)
+        counts = {len(example_frames) for example_frames in frames}
+        if len(counts) != 1 or counts - {3, 5}:
+            raise InputError(
+                f"every sampler must give 3 frames per example, or every one 5 (with context "
+                f"frames); got {sorted(counts)}: give all samplers the same context_frames"
+            )
         frames = np.stack(frames).astype(np.float32) / 255.0
-        inputs = {
-            "frame0": frames[:, 0],
-            "frame1": frames[:, 2],
-            "time": np.asarray(times, np.float32),
-        }
+        if frames.shape[1] == 5:  # frame_prev, frame0, target, frame1, frame_next
+            inputs = {"frame_prev": frames[:, 0], "frame_next": frames[:, 4]}
+            frames = frames[:, 1:4]
+        else:
+            inputs = {}
+        inputs.update(
+            {
+                "frame0": frames[:, 0],
+                "frame1": frames[:, 2],
+                "time": np.asarray(times, np.float32),
+            }
+        )
         if self.with_flow:
             inputs["flow"] = np.stack(flows).astype(np.float32)
             inputs["flow_weight"] = np.asarray(flow_weights, np.float32)
@@ -117,6 +134,10 @@ def training_batches(
     small_motion: float = 0.0,
     seed: int = 0,
     cache_mb: float = 2048,
+    context_frames: int = 2,
+    acceleration: float = 0.0,
+    clip_weights: str | Sequence[float] = "frames",
+    skip_repeats: float | None = None,
     **kwargs: Any,
 ) -> TripletBatches:
     """`TripletBatches` of real clips (augmented) mixed with synthetic motion, without TensorFlow.
@@ -135,6 +156,13 @@ def training_batches(
         small_motion: share of synthetic scenes slowed to near-static (`MotionOptions`).
         seed: seed of every draw.
         cache_mb: memory for decoded frames.
+        context_frames: 2, or 4 for models that also take frame_prev and frame_next (real clips
+            then give five frames at the drawn spacing, synthetic scenes render times -1 and 2).
+        acceleration: how far synthetic motion bends away from constant velocity
+            (`MotionOptions.acceleration`).
+        clip_weights: how often each real clip is drawn (`ClipSampler`).
+        skip_repeats: threshold for redrawing examples with a repeated frame
+            (`TripletOptions.skip_repeats`; None keeps its default).
         **kwargs: `PyDataset` arguments (`workers`, `use_multiprocessing`, `max_queue_size`).
     """
     from keras_fi.data.augment import TripletOptions
@@ -150,12 +178,23 @@ def training_batches(
     samplers, weights = [], []
     if data_paths and synthetic_fraction < 1:
         clips = collect_clips(list(data_paths), FrameCache(int(cache_mb * 2**20)))
-        options = TripletOptions(crop_size=crop_size, max_spacing=max_spacing)
-        samplers.append(ClipSampler(clips, options))
+        repeats = {} if skip_repeats is None else {"skip_repeats": skip_repeats}
+        options = TripletOptions(
+            crop_size=crop_size,
+            max_spacing=max_spacing,
+            context_frames=context_frames,
+            **repeats,
+        )
+        samplers.append(ClipSampler(clips, options, clip_weights))
         weights.append(1.0 - synthetic_fraction)
     if synthetic_fraction > 0:
         pool = load_images(list(data_paths) or None, crop_size=crop_size)
-        motion = MotionOptions(crop_size=crop_size, small_motion=small_motion)
+        motion = MotionOptions(
+            crop_size=crop_size,
+            small_motion=small_motion,
+            context_frames=context_frames,
+            acceleration=acceleration,
+        )
         samplers.append(SceneSampler(pool, motion, with_flow=with_flow))
         weights.append(synthetic_fraction if data_paths else 1.0)
     return TripletBatches(
@@ -179,15 +218,17 @@ def transform_batch(inputs: dict, target, flip_x=False, flip_y=False, reverse=Fa
     1 - t. The transformed flow is exact wherever the original was.
 
     Args:
-        inputs: `{"frame0", "frame1", "time"[, "flow", "flow_weight"]}` as `TripletBatches` gives.
+        inputs: `{"frame0", "frame1", "time"[, "flow", "flow_weight"]}` as `TripletBatches` gives,
+            with "frame_prev" and "frame_next" when the batch has context frames.
         target: the middle frames (batch, h, w, 3).
         flip_x, flip_y: mirror left-right / top-bottom.
-        reverse: swap the input frames.
+        reverse: swap the input frames (and the context frames).
 
     Returns:
         `(inputs, target)`, new arrays.
     """
-    frames = {key: inputs[key] for key in ("frame0", "frame1")}
+    names = [key for key in ("frame_prev", "frame0", "frame1", "frame_next") if key in inputs]
+    frames = {key: inputs[key] for key in names}
     flow = inputs.get("flow")
     time = np.asarray(inputs["time"], np.float32)
     if flow is not None:
@@ -200,8 +241,10 @@ def transform_batch(inputs: dict, target, flip_x=False, flip_y=False, reverse=Fa
         if flow is not None:
             flow = np.flip(flow, axis)
             flow[..., list(component)] *= -1.0
-    if reverse:
-        frames = {"frame0": frames["frame1"], "frame1": frames["frame0"]}
+    if reverse:  # frame0 <-> frame1 and, with context, frame_prev <-> frame_next
+        swap = {"frame0": "frame1", "frame1": "frame0", "frame_prev": "frame_next"}
+        swap["frame_next"] = "frame_prev"
+        frames = {key: frames[swap[key]] for key in names}
         time = 1.0 - time
         if flow is not None:
             flow = flow[..., [2, 3, 0, 1]]
