@@ -9,6 +9,7 @@ under a temporary name and renamed (`keras_fi.checkpointing`).
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import time
@@ -123,7 +124,9 @@ def train(
         preset: architecture: a preset name (``FourierInterpolator.presets``) or preset directory,
             built untrained.
         steps: optimizer steps in total (the cosine schedule decays over them).
-        init_from: a preset (name or directory) whose weights initialise the model.
+        init_from: a preset (name or directory) whose weights initialise the model. A two-frame
+            preset initialises a four-frame model (``context_frames=4``) of the same
+            architecture through ``FourierInterpolator.load_two_frame_weights``.
         model_options: constructor arguments that override the preset's architecture, e.g.
             ``{"scale": 0.5, "refine_levels": 3}`` to train the way the model will be run. Only
             arguments that leave the weights' shapes alone keep ``init_from`` loadable.
@@ -171,7 +174,12 @@ def train(
     # `preset` gives the architecture; weights come only from `init_from` (reproducible from scratch).
     model = FourierInterpolator.from_preset(preset, load_weights=False, **(model_options or {}))
     if init_from is not None:
-        model.load_weights(str(Path(_preset_dir(init_from)) / "model.weights.h5"))
+        directory = _preset_dir(init_from)
+        config = json.loads((Path(directory) / "config.json").read_text()).get("config", {})
+        if model.context_frames == 4 and config.get("context_frames", 2) == 2:
+            model.load_two_frame_weights(directory)
+        else:
+            model.load_weights(str(Path(directory) / "model.weights.h5"))
     model.compile(
         learning_rate=learning_rate,
         decay_steps=steps,

@@ -135,7 +135,12 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawTextHelpFormatter
     )
-    parser.add_argument("--init", default=str(ROOT / "keras_fi" / "presets" / "small"))
+    parser.add_argument(
+        "--init",
+        default=str(ROOT / "keras_fi" / "presets" / "small"),
+        help="preset whose weights start the run ('none': from scratch); a two-frame preset "
+        "starts a four-frame --preset with --context-frames 4",
+    )
     parser.add_argument("--preset", default="small", help="architecture (when --init is 'none')")
     parser.add_argument(
         "--model",
@@ -220,6 +225,13 @@ def main(argv=None) -> int:
         load_weights=args.init != "none",
         **json.loads(args.model),
     )
+    if args.context_frames == 4 and model.context_frames == 2 and args.init != "none":
+        # a four-frame --preset warm-started from a two-frame --init
+        two_frames = model
+        model = FourierInterpolator.from_preset(
+            args.preset, load_weights=False, **json.loads(args.model)
+        )
+        model.load_two_frame_weights(two_frames)
     if model.context_frames != args.context_frames:
         if workers is not None:
             workers.close()

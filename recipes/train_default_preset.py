@@ -14,6 +14,8 @@ augmented; never ``eval/``. At the end the preset is scored on ``../shared/data/
 one grey level). The config's ``inference`` entry (model arguments without weights, such as
 ``refine_iterations``) is written into the preset's ``config.json`` before it is scored.
 
+Top-level ``init_from`` (optional): a preset whose weights start the first stage (a two-frame
+preset starts a four-frame model; see ``FourierInterpolator.load_two_frame_weights``).
 Stage keys: the hyperparameters of :func:`keras_fi.training.train`; ``model`` (optional) overrides
 architecture arguments that leave the weights' shapes alone (``scale``, ``refine_iterations``) to
 train the way the model is run; ``device_preset`` (optional) marks a stage that was trained on a
@@ -46,6 +48,11 @@ REPORT_SETS = ("middlebury_other", "ucf101_adacof")
 
 def resolve(path: str) -> str:
     return str((ROOT / path).resolve()) if not os.path.isabs(path) else path
+
+
+def resolve_preset_path(preset: str) -> str:
+    """A built-in preset name as is, a relative directory against the repository root."""
+    return resolve(preset) if ("/" in preset or os.sep in preset) else preset
 
 
 def evaluate_preset(preset_dir: Path, sets=VALIDATION_SETS + REPORT_SETS) -> dict:
@@ -111,7 +118,7 @@ def validate_checkpoint(config: dict, stage_dir: Path) -> int:
         model.load_weights(str(Path(tmp) / "model.weights.h5"))
     history = stage_dir / "history.csv"
     epochs = len(history.read_text().splitlines()) - 1 if history.is_file() else "?"
-    print(f"{stage_dir.name}, {epochs} epochs in history.csv")
+    print(f"{stage_dir.name}, {epochs} epochs in history.csv; inference {config['inference']}")
     from keras_fi.evaluation import evaluate
 
     for name in config.get("validation_sets", VALIDATION_SETS):
@@ -144,6 +151,13 @@ def main(argv=None) -> int:
         "is committed (backup/latest.weights.h5 + training_metadata.json), which the run resumes "
         "from on any machine",
     )
+    parser.add_argument(
+        "--inference",
+        default="{}",
+        metavar="JSON",
+        help="with --validate-checkpoint: inference settings to try over the recipe's, e.g. "
+        "'{\"scale\": 1.0}' or '{\"refine_iterations\": 2}' (choose them on the validation sets)",
+    )
     args = parser.parse_args(argv)
 
     config = json.loads(Path(args.config).read_text())
@@ -151,12 +165,15 @@ def main(argv=None) -> int:
     if args.pack_backup:
         return pack_backup(out / args.pack_backup / "backup")
     if args.validate_checkpoint:
+        config["inference"] = {**config.get("inference", {}), **json.loads(args.inference)}
         return validate_checkpoint(config, out / args.validate_checkpoint)
     from keras_fi.models.preset_utils import METADATA_FILE, WEIGHTS_FILE, read_metadata
     from keras_fi.training import train
 
     if not args.evaluate_only:
-        previous = None
+        # The first stage starts from the recipe's "init_from" preset if it names one (a
+        # two-frame preset starts a four-frame model), else from scratch.
+        previous = resolve_preset_path(config["init_from"]) if config.get("init_from") else None
         for stage in config["stages"]:
             stage_dir = out / stage["name"]
             if (stage_dir / "preset" / WEIGHTS_FILE).is_file():

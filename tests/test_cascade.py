@@ -240,3 +240,58 @@ def test_evaluation_protocol_follows_the_models_context_frames(tmp_path):
     assert evaluate(tmp_path, model=tiny_cascade())["protocol"] == "two-frame"
     with pytest.raises(InputError, match="baselines"):
         evaluate(tmp_path, method="linear", protocol="multi-frame")
+
+
+def test_four_frame_model_starts_from_two_frame_weights(tmp_path):
+    """Every weight is copied; the coarsest update's wider input kernel holds the two-frame kernel
+    at frame0's, frame1's, cost-volume, frame and time channels and zeros at the new ones."""
+    from keras_fi.errors import InputError
+
+    two = randomize(tiny_cascade(), seed=5)
+    two.save_to_preset(tmp_path / "two")
+    four = tiny_cascade(context_frames=4)
+    four.load_two_frame_weights(str(tmp_path / "two"))
+    relative = lambda v: v.path.split("/", 1)[1]  # noqa: E731
+    sources = {relative(v): v.numpy() for v in two.weights}
+    kernel_path = relative(four.motion_estimator.updates[0].convs[0].kernel)
+    for variable in four.weights:
+        if relative(variable) != kernel_path:
+            np.testing.assert_array_equal(variable.numpy(), sources[relative(variable)])
+    wide = four.motion_estimator.updates[0].convs[0].kernel.numpy()
+    channels = four.motion_estimator.two_frame_channels()
+    np.testing.assert_array_equal(wide[:, :, channels], sources[kernel_path])
+    new = np.setdiff1d(np.arange(wide.shape[2]), channels)
+    assert len(new) > 0 and not np.any(wide[:, :, new])
+    c = TINY_CASCADE["encoder_filters"][-1]
+    # frame0's features come right after frame_prev's, and time is the last channel
+    assert channels[0] == c and channels[-1] == wide.shape[2] - 1
+    # with the new channels at zero, a context of frame0/frame1 repeated stays close to two frames
+    frame0, frame1 = random_frames((1, 64, 64, 3), seed=11)
+    close = four.interpolate_batch(frame0, frame1, [0.5])
+    reference = two.interpolate_batch(frame0, frame1, [0.5])
+    untrained = tiny_cascade(context_frames=4).interpolate_batch(frame0, frame1, [0.5])
+    assert np.abs(close - reference).mean() < 0.5 * np.abs(untrained - reference).mean()
+    with pytest.raises(InputError, match="context_frames"):
+        two.load_two_frame_weights(four)
+
+
+@pytest.mark.slow
+def test_training_a_four_frame_model_from_a_two_frame_preset(tmp_path):
+    """`train(init_from=...)` with a two-frame preset for a four-frame architecture widens the
+    weights (a plain `load_weights` would fail on the coarsest update's kernel)."""
+    from keras_fi.training import train
+
+    two = randomize(tiny_cascade(), seed=5)
+    two.save_to_preset(tmp_path / "two")
+    tiny_cascade(context_frames=4).save_to_preset(tmp_path / "four_architecture")
+    train(tmp_path / "run", preset=str(tmp_path / "four_architecture"),
+          init_from=str(tmp_path / "two"), synthetic_fraction=1.0, crop_size=32, batch_size=2,
+          steps=1, steps_per_epoch=1, learning_rate=1e-9, verbose=0)  # fmt: skip
+    trained = FourierInterpolator.from_preset(str(tmp_path / "run" / "preset"))
+    assert trained.context_frames == 4
+    wide = trained.motion_estimator.updates[0].convs[0].kernel.numpy()
+    channels = trained.motion_estimator.two_frame_channels()
+    source = two.motion_estimator.updates[0].convs[0].kernel.numpy()
+    np.testing.assert_allclose(wide[:, :, channels], source, atol=1e-6)
+    new = np.setdiff1d(np.arange(wide.shape[2]), channels)
+    assert np.abs(wide[:, :, new]).max() < 1e-6

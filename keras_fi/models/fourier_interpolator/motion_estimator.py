@@ -197,6 +197,24 @@ class CoarseToFineMotion(keras.layers.Layer):
         previous = self.level_indices[step - 1]
         return channels + FLOW_MASK_CHANNELS + self.filters[previous]
 
+    def two_frame_channels(self) -> list[int]:
+        """Where each input channel of a two-frame model's coarsest update block sits in this
+        four-frame model's: frame0's and frame1's features, their cost volume, then the frames and
+        time. The other channels (frame_prev's and frame_next's features, their cost volume) are
+        what the four-frame model adds; `FourierInterpolator.load_two_frame_weights` starts them at
+        zero."""
+        index = self.level_indices[0]
+        c = self.feature_channels[index]
+        cost = (2 * self.correlation_radius + 1) ** 2 * (self.correlation_radius > 0)
+        if self.context_frames != 4:
+            return list(range(self._input_channels(0)))
+        rest = 4 * c + 2 * cost  # after prev, frame0, frame1, next, both cost volumes
+        return (
+            list(range(c, 3 * c))
+            + list(range(4 * c, 4 * c + cost))
+            + list(range(rest, rest + 2 * 3 + 1))
+        )
+
     def build(self, features_shape=None, images0_shape=None, images1_shape=None, time_shape=None):
         for step, index in enumerate(self.level_indices):
             if step == 0:

@@ -19,3 +19,61 @@ class PresetMixin:
         from keras_fi.models.preset_utils import save_preset
 
         save_preset(self, path, metadata=metadata)
+
+    def load_two_frame_weights(self, source) -> None:
+        """Starts a four-frame model (``context_frames=4``) from a trained two-frame one.
+
+        Every weight of the two architectures has the same shape but the input kernel of the
+        coarsest motion update, which also reads frame_prev's and frame_next's features and their
+        cost volume: the two-frame kernel goes to the channels of frame0, frame1, their cost
+        volume, the frames and time, and the new channels start at zero. The result is a warm
+        start, not the two-frame model: the 3-D FFC blocks now transform four frames over time.
+        Fine-tune it on five-frame examples.
+
+        Args:
+            source: a two-frame `FourierInterpolator`, or a preset name or directory with weights.
+
+        Example:
+        >>> from keras_fi.models import FourierInterpolator
+        >>> four = FourierInterpolator.from_preset("cascade_small_4f", load_weights=False)
+        >>> four.load_two_frame_weights("path/to/cascade_small_preset")  # doctest: +SKIP
+        """
+        import numpy as np
+
+        from keras_fi.errors import InputError
+
+        if isinstance(source, (str, bytes)) or hasattr(source, "__fspath__"):
+            source = type(self).from_preset(str(source))
+        if getattr(self, "context_frames", 2) != 4 or getattr(source, "context_frames", 2) != 2:
+            raise InputError(
+                "load_two_frame_weights copies a two-frame model (context_frames=2) into a "
+                f"four-frame one (context_frames=4); got {source.context_frames} -> "
+                f"{getattr(self, 'context_frames', 2)}. Use load_weights for equal architectures."
+            )
+        for model in (self, source):
+            if not model.built:
+                model.build()
+
+        def relative(variable):  # the path without the model's own (numbered) name
+            return variable.path.split("/", 1)[1]
+
+        sources = {relative(v): v for v in source.weights}
+        wide_path = relative(self.motion_estimator.updates[0].convs[0].kernel)
+        if set(sources) != {relative(v) for v in self.weights}:
+            raise InputError(
+                "the two models differ in more than context_frames: build the four-frame model "
+                "from the two-frame one's config with context_frames=4."
+            )
+        for variable in self.weights:
+            path = relative(variable)
+            value = np.asarray(sources[path].numpy())
+            if path == wide_path:
+                kernel = np.zeros(tuple(variable.shape), value.dtype)
+                kernel[:, :, self.motion_estimator.two_frame_channels(), :] = value
+                value = kernel
+            if tuple(value.shape) != tuple(variable.shape):
+                raise InputError(
+                    f"{path}: shape {tuple(value.shape)} in the two-frame model, "
+                    f"{tuple(variable.shape)} here; the architectures differ."
+                )
+            variable.assign(value)
