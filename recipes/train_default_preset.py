@@ -22,7 +22,8 @@ train the way the model is run; ``device_preset`` (optional) marks a stage that 
 GPU machine by ``recipes/device_train.py`` (``device_command``): its result is used as the
 stage's output when present, and where it is missing the stage is trained here with the same
 hyperparameters (equivalent, not identical: the GPU run echoes each batch and sets the rate on its
-clock). A stage counts as finished when its ``preset/model.weights.h5`` exists. The repository
+clock). A stage counts as finished when its ``preset/model.weights.h5`` exists, or when a later
+stage has a backup state to resume from. The repository
 keeps the curves (``history.csv``), logs and metadata of finished stages but not their weights
 (only the shipped preset and the running stage's ``backup/``; see CONTRIBUTING.md).
 """
@@ -74,6 +75,33 @@ def evaluate_preset(preset_dir: Path, sets=VALIDATION_SETS + REPORT_SETS) -> dic
         }
         print(f"{name}: PSNR {result['psnr']:.2f} dB  SSIM {result['ssim']:.4f}  n={result['n']}")
     return metrics
+
+
+def resume_point(config: dict, out: Path) -> tuple[int, Path | str | None]:
+    """The index of the first stage to (re)start and the preset it starts from.
+
+    The first stage starts from the recipe's ``init_from`` preset if it names one (a two-frame
+    preset starts a four-frame model), else from scratch. A stage with a backup state is under
+    way: the stages before it are finished even where their weights are not on this machine
+    (only the running stage's backup is committed), and it resumes from its backup.
+    """
+    from keras_fi.models.preset_utils import WEIGHTS_FILE
+
+    names = [stage["name"] for stage in config["stages"]]
+    running = [i for i, name in enumerate(names) if has_backup(out / name / "backup")]
+    first = running[-1] if running else 0
+    for name in names[:first]:
+        if not (out / name / "preset" / WEIGHTS_FILE).is_file():
+            print(f"{name}: finished (a later stage is under way)")
+    if first == 0:
+        return 0, resolve_preset_path(config["init_from"]) if config.get("init_from") else None
+    before = out / names[first - 1] / "preset"
+    return first, before if (before / WEIGHTS_FILE).is_file() else None
+
+
+def has_backup(folder: Path) -> bool:
+    """Whether ``folder`` holds a resumable training state (numbered or packed)."""
+    return (folder / "latest.weights.h5").is_file() or any(folder.glob("epoch-*.weights.h5"))
 
 
 def pack_backup(folder: Path) -> int:
@@ -171,10 +199,8 @@ def main(argv=None) -> int:
     from keras_fi.training import train
 
     if not args.evaluate_only:
-        # The first stage starts from the recipe's "init_from" preset if it names one (a
-        # two-frame preset starts a four-frame model), else from scratch.
-        previous = resolve_preset_path(config["init_from"]) if config.get("init_from") else None
-        for stage in config["stages"]:
+        first, previous = resume_point(config, out)
+        for stage in config["stages"][first:]:
             stage_dir = out / stage["name"]
             if (stage_dir / "preset" / WEIGHTS_FILE).is_file():
                 print(f"{stage['name']}: done already ({stage_dir / 'preset'})")
