@@ -32,6 +32,7 @@ def build_dataset(
     clip_weights: str = "frames",
     context_frames: int = 2,
     acceleration: float = 0.0,
+    cache_mb: float = 2048,
 ):
     """An endless tf.data pipeline of real triplets, optionally mixed with synthetic motion.
 
@@ -42,7 +43,10 @@ def build_dataset(
     (``"frames"``, ``"sqrt"``, ``"uniform"``; see :func:`keras_fi.data.video_triplets`).
     ``context_frames=4`` adds ``frame_prev`` and ``frame_next`` to each example, real or
     synthetic, for a four-frame model. ``acceleration`` bends the synthetic motion away from
-    constant velocity (``MotionOptions.acceleration``; 0: constant velocity).
+    constant velocity (``MotionOptions.acceleration``; 0: constant velocity). ``cache_mb`` is
+    the memory for decoded frames of the real clips: a video whose frames fit is decoded whole,
+    once; the rest seek and decode from a keyframe on every miss, which costs far more CPU than
+    the model on a small machine.
     """
     from keras_fi import data
     from keras_fi.data.pipeline import without_flow
@@ -55,7 +59,9 @@ def build_dataset(
             "set synthetic_fraction > 0."
         )
     common = dict(crop_size=crop_size, seed=seed, epoch_size=-1)
-    real_common = dict(common, clip_weights=clip_weights, context_frames=context_frames)
+    real_common = dict(
+        common, clip_weights=clip_weights, context_frames=context_frames, cache_mb=cache_mb
+    )
     if acceleration > 0 and synthetic_fraction <= 0:
         raise InputError(
             "acceleration shapes the synthetic motion only: set synthetic_fraction > 0."
@@ -105,6 +111,7 @@ def train(
     acceleration: float = 0.0,
     clip_weights: str = "frames",
     global_clipnorm: float | None = None,
+    cache_mb: float = 2048,
     init_from: str | None = None,
     model_options: dict | None = None,
     mixed_precision: bool = False,
@@ -143,6 +150,8 @@ def train(
             length), ``"sqrt"`` (to its square root, so a few long clips cannot dominate) or
             ``"uniform"``.
         global_clipnorm: clip each step's gradients to this global norm (None: no clipping).
+        cache_mb: memory (MB) for decoded frames of the real clips; the default 2048 holds a
+            few thousand frames. Where the decoded clips fit, no frame is decoded twice.
         dataset: a ready ``tf.data.Dataset`` of ``(inputs, target)`` instead of ``data_paths``.
         allow_tf32: let NVIDIA GPUs compute float32 products in TensorFloat-32. Off by default:
             training diverged under TF32 on an H200 (see ``keras_fi.precision``). This sets the
@@ -202,6 +211,7 @@ def train(
             clip_weights=clip_weights,
             acceleration=acceleration,
             context_frames=getattr(model, "context_frames", 2),
+            cache_mb=cache_mb,
         )
     steps_per_epoch = max(1, min(steps_per_epoch, steps))
     epochs = math.ceil(steps / steps_per_epoch)

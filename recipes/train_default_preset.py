@@ -14,6 +14,8 @@ augmented; never ``eval/``. At the end the preset is scored on ``../shared/data/
 one grey level). The config's ``inference`` entry (model arguments without weights, such as
 ``refine_iterations``) is written into the preset's ``config.json`` before it is scored.
 
+Top-level ``cache_mb`` (optional, default 2048): memory for decoded video frames; with room for
+all the clips, each video is decoded once instead of seeking on every draw.
 Top-level ``init_from`` (optional): a preset whose weights start the first stage (a two-frame
 preset starts a four-frame model; see ``FourierInterpolator.load_two_frame_weights``).
 Stage keys: the hyperparameters of :func:`keras_fi.training.train`; ``model`` (optional) overrides
@@ -233,6 +235,7 @@ def main(argv=None) -> int:
                 small_motion=stage.get("small_motion", 0.0),
                 clip_weights=stage.get("clip_weights", "frames"),
                 global_clipnorm=stage.get("global_clipnorm"),
+                cache_mb=config.get("cache_mb", 2048),
                 acceleration=stage.get("acceleration", 0.0),
                 model_options=stage.get("model"),
                 seed=config["seed"],

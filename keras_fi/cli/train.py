@@ -68,6 +68,13 @@ def add_parser(subparsers) -> None:
     parser.add_argument(
         "--global-clipnorm", type=float, default=None, help="clip each step's gradient norm"
     )
+    parser.add_argument(
+        "--cache-mb",
+        type=float,
+        default=2048,
+        help="memory for decoded video frames (MB); with enough for all clips, each is decoded "
+        "once instead of seeking on every draw",
+    )
     parser.add_argument("--mixed-precision", action="store_true", help="mixed_bfloat16")
     parser.add_argument(
         "--allow-tf32",
@@ -96,6 +103,8 @@ def run(args) -> int:
         raise InputError("--flow-loss-weight must be >= 0.")
     if not 0.0 <= args.small_motion <= 1.0:
         raise InputError("--small-motion must be between 0 and 1.")
+    if not args.cache_mb > 0:
+        raise InputError("--cache-mb must be > 0.")
     if not args.acceleration >= 0:
         raise InputError("--acceleration must be >= 0.")
     if args.global_clipnorm is not None and not args.global_clipnorm > 0:
@@ -120,6 +129,7 @@ def run(args) -> int:
         small_motion=args.small_motion,
         acceleration=args.acceleration,
         clip_weights=args.clip_weights,
+        cache_mb=args.cache_mb,
         global_clipnorm=args.global_clipnorm,
         init_from=args.init_from,
         mixed_precision=args.mixed_precision,
