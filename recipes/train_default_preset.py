@@ -149,11 +149,37 @@ def validate_checkpoint(config: dict, stage_dir: Path) -> int:
     history = stage_dir / "history.csv"
     epochs = len(history.read_text().splitlines()) - 1 if history.is_file() else "?"
     print(f"{stage_dir.name}, {epochs} epochs in history.csv; inference {config['inference']}")
+    import csv
+    import datetime
+
     from keras_fi.evaluation import evaluate
 
+    log = stage_dir.parent / "validation.csv"  # the validation curve, one row per score
+    fields = ["date", "stage", "epochs", "steps", "set", "inference", "psnr", "ssim", "n"]
+    steps_per_epoch = next(
+        (s["steps_per_epoch"] for s in config["stages"] if s["name"] == stage_dir.name), None
+    )
     for name in config.get("validation_sets", VALIDATION_SETS):
         result = evaluate(str(EVAL_ROOT / name), model=model, progress=False)
         print(f"{name}: PSNR {result['psnr']:.3f} dB  SSIM {result['ssim']:.4f}  n={result['n']}")
+        new_file = not log.is_file()
+        with open(log, "a", newline="") as file:
+            writer = csv.DictWriter(file, fieldnames=fields)
+            if new_file:
+                writer.writeheader()
+            writer.writerow(
+                {
+                    "date": datetime.date.today().isoformat(),
+                    "stage": stage_dir.name,
+                    "epochs": epochs,
+                    "steps": epochs * steps_per_epoch if isinstance(epochs, int) else "NA",
+                    "set": name,
+                    "inference": json.dumps(config["inference"], sort_keys=True),
+                    "psnr": round(result["psnr"], 3),
+                    "ssim": round(result["ssim"], 4),
+                    "n": result["n"],
+                }
+            )
     return 0
 
 
