@@ -269,6 +269,14 @@ def main(argv=None) -> int:
             )
             print(f"{stage['name']} finished in {time.time() - start:.0f} s")
             previous = stage_dir / "preset"
+            if stage is not config["stages"][-1]:
+                # The next stage in a fresh process: this stage's tf.data pipeline, with its
+                # cache of decoded frames (up to cache_mb), is not freed while the process lives,
+                # and a second cache beside it ran a 24 GB machine out of memory.
+                sys.stdout.flush()
+                sys.stderr.flush()
+                arguments = sys.argv[1:] if argv is None else list(argv)
+                os.execv(sys.executable, [sys.executable, os.path.abspath(__file__), *arguments])
     last = out / config["stages"][-1]["name"]
     for stage in reversed(config["stages"]):  # the most advanced finished stage
         if (out / stage["name"] / "preset" / WEIGHTS_FILE).is_file():
