@@ -76,6 +76,51 @@ def _warn(message: str) -> None:
     print(f"keras-fi: warning: {message}", file=sys.stderr, flush=True)
 
 
+def backup_states(folder) -> list[tuple[int, Path]]:
+    """``(finished epochs, file)`` of the resumable states in a backup folder, newest first:
+    the numbered ``epoch-N.weights.h5`` files and a packed ``latest.weights.h5`` (see
+    `pack_backup`)."""
+    import json
+
+    folder = Path(folder)
+    found = []
+    if folder.is_dir():
+        for entry in folder.iterdir():
+            match = _STATE.match(entry.name)
+            if match:
+                found.append((int(match.group(1)), entry))
+        weights, metadata = folder / _KERAS_WEIGHTS, folder / _KERAS_METADATA
+        if weights.is_file() and metadata.is_file():
+            try:
+                found.append((int(json.loads(metadata.read_text())["epoch"]), weights))
+            except (OSError, ValueError, KeyError, TypeError):
+                pass
+    return sorted(found, key=lambda state: state[0], reverse=True)
+
+
+def pack_backup(folder) -> int:
+    """Copies the newest numbered state of a stopped run to ``latest.weights.h5`` with
+    ``training_metadata.json`` (``{"epoch": N}``), the one-file layout that a restart also
+    resumes from, so that one file at one fixed path carries a run between machines. Returns the
+    number of finished epochs it holds.
+
+    Raises:
+        InputError: the folder holds no numbered state.
+    """
+    import json
+
+    folder = Path(folder)
+    numbered = [(n, p) for n, p in backup_states(folder) if _STATE.match(p.name)]
+    if not numbered:
+        raise InputError(f"no numbered backup state (epoch-N.weights.h5) in {folder}")
+    epochs, newest = numbered[0]
+    temporary = folder / f".{_KERAS_WEIGHTS}.tmp-{os.getpid()}"
+    shutil.copyfile(newest, temporary)
+    os.replace(temporary, folder / _KERAS_WEIGHTS)
+    (folder / _KERAS_METADATA).write_text(json.dumps({"epoch": epochs}) + "\n")
+    return epochs
+
+
 class SafeBackupAndRestore(keras.callbacks.BackupAndRestore):
     """``BackupAndRestore`` that survives a kill during its own save (see the module docstring).
 
@@ -95,27 +140,7 @@ class SafeBackupAndRestore(keras.callbacks.BackupAndRestore):
 
     def states(self) -> list[tuple[int, Path]]:
         """``(finished epochs, file)`` of the saved states, newest first."""
-        found = []
-        if self.folder.is_dir():
-            for entry in self.folder.iterdir():
-                match = _STATE.match(entry.name)
-                if match:
-                    found.append((int(match.group(1)), entry))
-            legacy = self._legacy_state()
-            if legacy is not None:
-                found.append(legacy)
-        return sorted(found, key=lambda state: state[0], reverse=True)
-
-    def _legacy_state(self) -> tuple[int, Path] | None:
-        import json
-
-        weights, metadata = self.folder / _KERAS_WEIGHTS, self.folder / _KERAS_METADATA
-        if not (weights.is_file() and metadata.is_file()):
-            return None
-        try:
-            return int(json.loads(metadata.read_text())["epoch"]), weights
-        except (OSError, ValueError, KeyError, TypeError):
-            return None
+        return backup_states(self.folder)
 
     def on_train_begin(self, logs=None):
         self.restored_epoch = self.restore()

@@ -9,7 +9,6 @@ under a temporary name and renamed (`keras_fi.checkpointing`).
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import time
@@ -183,12 +182,7 @@ def train(
     # `preset` gives the architecture; weights come only from `init_from` (reproducible from scratch).
     model = FourierInterpolator.from_preset(preset, load_weights=False, **(model_options or {}))
     if init_from is not None:
-        directory = _preset_dir(init_from)
-        config = json.loads((Path(directory) / "config.json").read_text()).get("config", {})
-        if model.context_frames == 4 and config.get("context_frames", 2) == 2:
-            model.load_two_frame_weights(directory)
-        else:
-            model.load_weights(str(Path(directory) / "model.weights.h5"))
+        _initialise_from(model, init_from)
     model.compile(
         learning_rate=learning_rate,
         decay_steps=steps,
@@ -282,10 +276,23 @@ def _tensorboard(log_dir: Path) -> list:
     return [keras.callbacks.TensorBoard(str(log_dir), write_graph=False)]
 
 
-def _preset_dir(preset: str) -> str:
+def _initialise_from(model, preset: str) -> None:
+    """Copies a trained preset's weights into ``model`` (a two-frame preset may start a
+    four-frame model: `FourierInterpolator.load_two_frame_weights`)."""
+    from keras_fi.models import FourierInterpolator
     from keras_fi.models.preset_utils import resolve_preset
 
     directory, _ = resolve_preset(preset)
     if directory is None:
         raise InputError(f"preset {preset!r} has no weights to initialise from.")
-    return os.fspath(directory)
+    source = FourierInterpolator.from_preset(os.fspath(directory))
+    if model.context_frames == 4 and source.context_frames == 2:
+        model.load_two_frame_weights(source)
+        return
+    ours, theirs = model.get_weights(), source.get_weights()
+    if [w.shape for w in ours] != [w.shape for w in theirs]:
+        raise InputError(
+            f"init_from preset {preset!r} has a different architecture from the model being "
+            "trained; keep the options that change weight shapes equal, or train from scratch."
+        )
+    model.set_weights(theirs)

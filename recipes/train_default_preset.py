@@ -103,30 +103,23 @@ def resume_point(config: dict, out: Path) -> tuple[int, Path | str | None]:
 
 def has_backup(folder: Path) -> bool:
     """Whether ``folder`` holds a resumable training state (numbered or packed)."""
-    return (folder / "latest.weights.h5").is_file() or any(folder.glob("epoch-*.weights.h5"))
+    from keras_fi.checkpointing import backup_states
+
+    return bool(backup_states(folder))
 
 
 def pack_backup(folder: Path) -> int:
-    """Copies the newest ``epoch-N.weights.h5`` state to ``latest.weights.h5`` with
-    ``training_metadata.json`` ``{"epoch": N}`` (the layout `keras_fi.checkpointing` also
-    resumes from), so that one file at one path carries the run between machines; the numbered
-    states are git-ignored. Run it when the training process has stopped."""
-    import re
+    """`keras_fi.checkpointing.pack_backup` for a stopped run: one file at one path (the
+    numbered states are git-ignored). Returns the exit status."""
+    from keras_fi.checkpointing import pack_backup as pack
+    from keras_fi.errors import InputError
 
-    states = sorted(
-        (int(m.group(1)), p)
-        for p in folder.glob("epoch-*.weights.h5")
-        if (m := re.fullmatch(r"epoch-(\d+)\.weights\.h5", p.name))
-    )
-    if not states:
-        print(f"no numbered backup state in {folder}", file=sys.stderr)
+    try:
+        epochs = pack(folder)
+    except InputError as error:
+        print(error, file=sys.stderr)
         return 2
-    epochs, newest = states[-1]
-    tmp = folder / ".latest.weights.h5.tmp"
-    shutil.copyfile(newest, tmp)
-    os.replace(tmp, folder / "latest.weights.h5")
-    (folder / "training_metadata.json").write_text(json.dumps({"epoch": epochs}) + "\n")
-    print(f"{folder}: latest.weights.h5 = {newest.name} ({epochs} epochs)")
+    print(f"{folder}: latest.weights.h5 holds {epochs} epochs")
     return 0
 
 

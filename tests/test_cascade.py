@@ -295,3 +295,16 @@ def test_training_a_four_frame_model_from_a_two_frame_preset(tmp_path):
     np.testing.assert_allclose(wide[:, :, channels], source, atol=1e-6)
     new = np.setdiff1d(np.arange(wide.shape[2]), channels)
     assert np.abs(wide[:, :, new]).max() < 1e-6
+
+
+def test_initialising_from_a_preset_of_another_architecture_is_refused(tmp_path):
+    """`train(init_from=...)` names the mismatch before any data is read or step is run."""
+    from keras_fi.errors import InputError
+    from keras_fi.training import train
+
+    tiny_cascade().save_to_preset(tmp_path / "two")
+    wider = [c * 2 for c in TINY_CASCADE["encoder_filters"]]
+    tiny_cascade(encoder_filters=wider).save_to_preset(tmp_path / "wider")
+    with pytest.raises(InputError, match="different architecture"):
+        train(tmp_path / "run", preset=str(tmp_path / "wider"), init_from=str(tmp_path / "two"),
+              synthetic_fraction=1.0, crop_size=32, batch_size=2, steps=1, verbose=0)  # fmt: skip

@@ -20,6 +20,7 @@ import numpy as np
 import pytest
 
 from keras_fi import checkpointing
+from keras_fi.errors import InputError
 
 # Trains `tiny` on 32x32 noise triplets from a Python generator (no tf.data: a light child).
 # argv: run directory, and the backup save (1-based) during which the process kills itself (0:
@@ -172,7 +173,7 @@ def test_history_rows_of_rerun_epochs_are_replaced(tmp_path):
 
 def test_resumes_from_the_single_committed_state(tmp_path):
     """The state a recipe commits between machines (``backup/latest.weights.h5`` with
-    ``training_metadata.json``, written by ``--pack-backup``) restores weights, optimizer and the
+    ``training_metadata.json``, written by `checkpointing.pack_backup`) restores weights, optimizer and the
     epoch count, ranks with the numbered states by epoch, and is removed once superseded."""
     import json
 
@@ -188,8 +189,12 @@ def test_resumes_from_the_single_committed_state(tmp_path):
     trained.fit(np.ones((4, 3)), np.zeros((4, 2)), epochs=2, verbose=0)
     backup = tmp_path / "backup"
     backup.mkdir()
-    trained.save_weights(str(backup / "latest.weights.h5"))
-    (backup / "training_metadata.json").write_text(json.dumps({"epoch": 7}))
+    model().save_weights(str(backup / "epoch-000006.weights.h5"))
+    trained.save_weights(str(backup / "epoch-000007.weights.h5"))
+    assert checkpointing.pack_backup(backup) == 7  # the newest numbered state
+    assert json.loads((backup / "training_metadata.json").read_text()) == {"epoch": 7}
+    for numbered in backup.glob("epoch-*"):  # git-ignored: only the packed state travels
+        numbered.unlink()
 
     fresh = model()
     callback = checkpointing.SafeBackupAndRestore(backup)
@@ -201,3 +206,5 @@ def test_resumes_from_the_single_committed_state(tmp_path):
 
     callback.on_epoch_end(7)  # the next epoch's numbered state supersedes the committed one
     assert sorted(p.name for p in backup.iterdir()) == ["epoch-000008.weights.h5"]
+    with pytest.raises(InputError, match="no numbered backup"):
+        checkpointing.pack_backup(tmp_path / "empty")
