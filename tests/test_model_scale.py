@@ -86,9 +86,24 @@ def translated(image, height, width, dx, dy):
     return window(0.0), window(0.5), window(1.0)
 
 
+def _shipped_presets() -> list[str]:
+    from keras_fi.models.fourier_interpolator.presets import ARCHITECTURES
+    from keras_fi.models.preset_utils import builtin_preset_dir
+
+    return [name for name in ARCHITECTURES if builtin_preset_dir(name) is not None]
+
+
+def test_the_default_preset_ships_weights():
+    from keras_fi import DEFAULT_PRESET
+
+    assert DEFAULT_PRESET in _shipped_presets()
+
+
 @pytest.mark.slow
-def test_shipped_weights_beat_the_same_model_without_them_on_large_motion():
-    """The shipped `small` weights must do better than the same model with `load_weights=False`.
+@pytest.mark.parametrize("preset", _shipped_presets())
+def test_shipped_weights_beat_the_same_model_without_them_on_large_motion(preset):
+    """Every shipped preset's weights must do better than the same model with
+    `load_weights=False` (numbers below: `small`).
 
     Without weights the network's flow and residual heads output zero and the model is its
     weightless flow refinement alone (coarse-to-fine Lucas-Kanade from zero motion). On the real
@@ -110,8 +125,8 @@ def test_shipped_weights_beat_the_same_model_without_them_on_large_motion():
         "rubberwhale": translated(whale, 160, 192, 24, -12),
         "car": translated(car, 128, 256, 32, -16),
     }
-    trained = FourierInterpolator.from_preset("small")
-    weightless = FourierInterpolator.from_preset("small", load_weights=False)
+    trained = FourierInterpolator.from_preset(preset)
+    weightless = FourierInterpolator.from_preset(preset, load_weights=False)
 
     def score(model, frame0, truth, frame1):
         out = model.interpolate(frame0, frame1)
