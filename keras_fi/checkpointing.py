@@ -18,6 +18,7 @@ to open. The callbacks here never overwrite a good file:
 from __future__ import annotations
 
 import csv
+import json
 import os
 import re
 import shutil
@@ -80,8 +81,6 @@ def backup_states(folder) -> list[tuple[int, Path]]:
     """``(finished epochs, file)`` of the resumable states in a backup folder, newest first:
     the numbered ``epoch-N.weights.h5`` files and a packed ``latest.weights.h5`` (see
     `pack_backup`)."""
-    import json
-
     folder = Path(folder)
     found = []
     if folder.is_dir():
@@ -107,17 +106,20 @@ def pack_backup(folder) -> int:
     Raises:
         InputError: the folder holds no numbered state.
     """
-    import json
-
     folder = Path(folder)
     numbered = [(n, p) for n, p in backup_states(folder) if _STATE.match(p.name)]
     if not numbered:
         raise InputError(f"no numbered backup state (epoch-N.weights.h5) in {folder}")
     epochs, newest = numbered[0]
-    temporary = folder / f".{_KERAS_WEIGHTS}.tmp-{os.getpid()}"
-    shutil.copyfile(newest, temporary)
-    os.replace(temporary, folder / _KERAS_WEIGHTS)
-    (folder / _KERAS_METADATA).write_text(json.dumps({"epoch": epochs}) + "\n")
+    # Without its metadata the packed state is ignored (the numbered ones still resume), so a
+    # kill between the two renames never pairs new weights with an old epoch count.
+    (folder / _KERAS_METADATA).unlink(missing_ok=True)
+    weights = folder / f".{_KERAS_WEIGHTS}.tmp-{os.getpid()}"
+    shutil.copyfile(newest, weights)
+    os.replace(weights, folder / _KERAS_WEIGHTS)
+    metadata = folder / f".{_KERAS_METADATA}.tmp-{os.getpid()}"
+    metadata.write_text(json.dumps({"epoch": epochs}) + "\n")
+    os.replace(metadata, folder / _KERAS_METADATA)
     return epochs
 
 

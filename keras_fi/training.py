@@ -289,8 +289,8 @@ def _initialise_from(model, preset: str) -> None:
     if model.context_frames == 4 and source.context_frames == 2:
         model.load_two_frame_weights(source)
         return
-    ours, theirs = model.get_weights(), source.get_weights()
-    if [w.shape for w in ours] != [w.shape for w in theirs]:
+    theirs = source.get_weights()
+    if [tuple(v.shape) for v in model.weights] != [w.shape for w in theirs]:
         raise InputError(
             f"init_from preset {preset!r} has a different architecture from the model being "
             "trained; keep the options that change weight shapes equal, or train from scratch."
