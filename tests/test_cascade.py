@@ -308,3 +308,38 @@ def test_initialising_from_a_preset_of_another_architecture_is_refused(tmp_path)
     with pytest.raises(InputError, match="different architecture"):
         train(tmp_path / "run", preset=str(tmp_path / "wider"), init_from=str(tmp_path / "two"),
               synthetic_fraction=1.0, crop_size=32, batch_size=2, steps=1, verbose=0)  # fmt: skip
+
+
+def test_a_finer_motion_level_starts_as_the_trained_coarser_model(tmp_path):
+    """`load_coarser_weights` (and `train(init_from=...)` through it) copies every weight of a
+    three-level cascade into a four-level one; the new level's head is zero, so the result
+    predicts what the three-level model predicts, and it learns from there."""
+    from keras_fi.errors import InputError
+    from keras_fi.training import train
+
+    three = randomize(tiny_cascade(), seed=7)
+    three.save_to_preset(tmp_path / "three")
+    four = tiny_cascade(motion_levels=4)
+    untrained = four.interpolate_batch(*random_frames((1, 64, 64, 3), seed=2), [0.5])
+    four.load_coarser_weights(str(tmp_path / "three"))
+    frame0, frame1 = random_frames((1, 64, 64, 3), seed=2)
+    expected = three.interpolate_batch(frame0, frame1, [0.5])
+    got = four.interpolate_batch(frame0, frame1, [0.5])
+    assert np.abs(untrained - expected).mean() > 0.05  # the copy is what makes them agree (0..1)
+    np.testing.assert_allclose(got, expected, atol=1e-4)
+    head = four.motion_estimator.heads[-1]
+    assert head.name == "head_level1" and not np.any(head.kernel.numpy())
+    with pytest.raises(InputError, match="motion_levels"):
+        three.load_coarser_weights(four)
+    with pytest.raises(InputError, match="more than motion_levels"):
+        tiny_cascade(motion_levels=4, num_blocks=2).load_coarser_weights(three)
+    with pytest.raises(InputError, match="architectures differ"):
+        tiny_cascade(motion_levels=4, fusion_filters=4).load_coarser_weights(three)
+
+    tiny_cascade(motion_levels=4).save_to_preset(tmp_path / "four_architecture")
+    train(tmp_path / "run", preset=str(tmp_path / "four_architecture"),
+          init_from=str(tmp_path / "three"), synthetic_fraction=1.0, crop_size=32, batch_size=2,
+          steps=1, steps_per_epoch=1, learning_rate=1e-9, verbose=0)  # fmt: skip
+    trained = FourierInterpolator.from_preset(str(tmp_path / "run" / "preset"))
+    np.testing.assert_allclose(trained.interpolate_batch(frame0, frame1, [0.5]), expected,
+                               atol=1e-3)  # fmt: skip

@@ -77,3 +77,67 @@ class PresetMixin:
                     f"{tuple(variable.shape)} here; the architectures differ."
                 )
             variable.assign(value)
+
+    def load_coarser_weights(self, source) -> None:
+        """Starts a model with more motion levels from a trained one with fewer.
+
+        ``motion_levels`` counts the pyramid levels, from the coarsest, at which the cascade
+        estimates motion; one more level adds a residual update at twice the resolution (for
+        ``cascade_small``, 1/2 of the network's input instead of 1/4). Every weight of ``source``
+        goes to the weight of the same name and shape here; the new level's update block keeps
+        its fresh initialisation and its output head its zeros, so the result computes exactly
+        what ``source`` computes until it is trained.
+
+        Args:
+            source: a `FourierInterpolator` with ``motion="cascade"`` and fewer ``motion_levels``
+                but otherwise the same architecture, or a preset name or directory with weights.
+
+        Example:
+        >>> from keras_fi.models import FourierInterpolator
+        >>> finer = FourierInterpolator.from_preset("cascade_small", load_weights=False,
+        ...                                         motion_levels=4)
+        >>> finer.load_coarser_weights("path/to/three_level_preset")  # doctest: +SKIP
+        """
+        import numpy as np
+
+        from keras_fi.errors import InputError
+
+        if isinstance(source, (str, bytes)) or hasattr(source, "__fspath__"):
+            source = type(self).from_preset(str(source))
+        mine = getattr(getattr(self, "motion_estimator", None), "motion_levels", None)
+        theirs = getattr(getattr(source, "motion_estimator", None), "motion_levels", None)
+        if mine is None or theirs is None or not theirs < mine:
+            raise InputError(
+                "load_coarser_weights copies a cascade model into one with more motion_levels; "
+                f"got motion_levels {theirs} -> {mine}. Use load_weights for equal architectures."
+            )
+        for model in (self, source):
+            if not model.built:
+                model.build()
+
+        def relative(variable):  # the path without the model's own (numbered) name
+            return variable.path.split("/", 1)[1]
+
+        targets = {relative(v): v for v in self.weights}
+        new_layers = {
+            layer.name
+            for layer in self.motion_estimator.updates[theirs:]
+            + self.motion_estimator.heads[theirs:]
+        }
+        sources = {relative(v): v for v in source.weights}
+        extra = [p for p in targets if p not in sources]
+        if set(sources) - set(targets) or any(
+            not any(f"/{name}/" in f"/{p}" for name in new_layers) for p in extra
+        ):
+            raise InputError(
+                "the two models differ in more than motion_levels: build the finer model from "
+                "the coarser one's config with a larger motion_levels."
+            )
+        for path, variable in sources.items():
+            value = np.asarray(variable.numpy())
+            if tuple(value.shape) != tuple(targets[path].shape):
+                raise InputError(
+                    f"{path}: shape {tuple(value.shape)} in the coarser model, "
+                    f"{tuple(targets[path].shape)} here; the architectures differ."
+                )
+            targets[path].assign(value)
