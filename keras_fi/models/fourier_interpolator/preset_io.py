@@ -42,30 +42,20 @@ class PresetMixin:
 
         from keras_fi.errors import InputError
 
-        if isinstance(source, (str, bytes)) or hasattr(source, "__fspath__"):
-            source = type(self).from_preset(str(source))
+        source, targets, sources = self._weights_by_path(source)
         if getattr(self, "context_frames", 2) != 4 or getattr(source, "context_frames", 2) != 2:
             raise InputError(
                 "load_two_frame_weights copies a two-frame model (context_frames=2) into a "
                 f"four-frame one (context_frames=4); got {source.context_frames} -> "
                 f"{getattr(self, 'context_frames', 2)}. Use load_weights for equal architectures."
             )
-        for model in (self, source):
-            if not model.built:
-                model.build()
-
-        def relative(variable):  # the path without the model's own (numbered) name
-            return variable.path.split("/", 1)[1]
-
-        sources = {relative(v): v for v in source.weights}
-        wide_path = relative(self.motion_estimator.updates[0].convs[0].kernel)
-        if set(sources) != {relative(v) for v in self.weights}:
+        wide_path = self.motion_estimator.updates[0].convs[0].kernel.path.split("/", 1)[1]
+        if set(sources) != set(targets):
             raise InputError(
                 "the two models differ in more than context_frames: build the four-frame model "
                 "from the two-frame one's config with context_frames=4."
             )
-        for variable in self.weights:
-            path = relative(variable)
+        for path, variable in targets.items():
             value = np.asarray(sources[path].numpy())
             if path == wide_path:
                 kernel = np.zeros(tuple(variable.shape), value.dtype)
@@ -102,8 +92,7 @@ class PresetMixin:
 
         from keras_fi.errors import InputError
 
-        if isinstance(source, (str, bytes)) or hasattr(source, "__fspath__"):
-            source = type(self).from_preset(str(source))
+        source, targets, sources = self._weights_by_path(source)
         mine = getattr(getattr(self, "motion_estimator", None), "motion_levels", None)
         theirs = getattr(getattr(source, "motion_estimator", None), "motion_levels", None)
         if mine is None or theirs is None or not theirs < mine:
@@ -111,20 +100,11 @@ class PresetMixin:
                 "load_coarser_weights copies a cascade model into one with more motion_levels; "
                 f"got motion_levels {theirs} -> {mine}. Use load_weights for equal architectures."
             )
-        for model in (self, source):
-            if not model.built:
-                model.build()
-
-        def relative(variable):  # the path without the model's own (numbered) name
-            return variable.path.split("/", 1)[1]
-
-        targets = {relative(v): v for v in self.weights}
         new_layers = {
             layer.name
             for layer in self.motion_estimator.updates[theirs:]
             + self.motion_estimator.heads[theirs:]
         }
-        sources = {relative(v): v for v in source.weights}
         extra = [p for p in targets if p not in sources]
         if set(sources) - set(targets) or any(
             not any(f"/{name}/" in f"/{p}" for name in new_layers) for p in extra
@@ -141,3 +121,17 @@ class PresetMixin:
                     f"{tuple(targets[path].shape)} here; the architectures differ."
                 )
             targets[path].assign(value)
+
+    def _weights_by_path(self, source):
+        """``source`` (a model, or a preset name or directory) built, and both models' weights
+        keyed by their path without the model's own (numbered) name: ``(source, mine, theirs)``."""
+        if isinstance(source, (str, bytes)) or hasattr(source, "__fspath__"):
+            source = type(self).from_preset(str(source))
+        for model in (self, source):
+            if not model.built:
+                model.build()
+
+        def by_path(model):
+            return {v.path.split("/", 1)[1]: v for v in model.weights}
+
+        return source, by_path(self), by_path(source)
