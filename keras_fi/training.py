@@ -278,8 +278,8 @@ def _tensorboard(log_dir: Path) -> list:
 
 def _initialise_from(model, preset: str) -> None:
     """Copies a trained preset's weights into ``model`` (a two-frame preset may start a
-    four-frame model: `FourierInterpolator.load_two_frame_weights`; a cascade with fewer motion
-    levels one with more: `FourierInterpolator.load_coarser_weights`)."""
+    four-frame model: `FourierInterpolator.load_two_frame_weights`; a cascade with other motion
+    levels or fine-level cost volumes a cascade: `FourierInterpolator.load_cascade_weights`)."""
     from keras_fi.models import FourierInterpolator
     from keras_fi.models.preset_utils import resolve_preset
 
@@ -290,11 +290,17 @@ def _initialise_from(model, preset: str) -> None:
     if model.context_frames == 4 and source.context_frames == 2:
         model.load_two_frame_weights(source)
         return
-    levels = [
-        getattr(getattr(m, "motion_estimator", None), "motion_levels", 0) for m in (source, model)
-    ]
-    if model.motion == "cascade" and source.motion == "cascade" and levels[0] < levels[1]:
-        model.load_coarser_weights(source)  # a finer motion level added to a trained model
+
+    def motion_shape(m):
+        estimator = m.motion_estimator
+        return estimator.motion_levels, estimator.fine_correlation_radius
+
+    if (
+        model.motion == "cascade"
+        and source.motion == "cascade"
+        and motion_shape(model) != motion_shape(source)
+    ):
+        model.load_cascade_weights(source)  # motion levels or cost volumes added or left out
         return
     theirs = source.get_weights()
     if [tuple(v.shape) for v in model.weights] != [w.shape for w in theirs]:

@@ -135,9 +135,10 @@ def validate_checkpoint(config: dict, stage_dir: Path) -> int:
         return 2
     with tempfile.TemporaryDirectory() as tmp:  # a copy: the run may overwrite it meanwhile
         shutil.copy(weights, Path(tmp) / "model.weights.h5")
-        model = FourierInterpolator.from_preset(
-            config["preset"], load_weights=False, **config.get("inference", {})
-        )
+        # The stage's architecture (its ``model`` options) with the inference settings on top.
+        stage = next((s for s in config["stages"] if s["name"] == stage_dir.name), {})
+        options = {**stage.get("model", {}), **config.get("inference", {})}
+        model = FourierInterpolator.from_preset(config["preset"], load_weights=False, **options)
         model.load_weights(str(Path(tmp) / "model.weights.h5"))
     history = stage_dir / "history.csv"
     epochs = len(history.read_text().splitlines()) - 1 if history.is_file() else "?"

@@ -311,7 +311,7 @@ def test_initialising_from_a_preset_of_another_architecture_is_refused(tmp_path)
 
 
 def test_a_finer_motion_level_starts_as_the_trained_coarser_model(tmp_path):
-    """`load_coarser_weights` (and `train(init_from=...)` through it) copies every weight of a
+    """`load_cascade_weights` (and `train(init_from=...)` through it) copies every weight of a
     three-level cascade into a four-level one; the new level's head is zero, so the result
     predicts what the three-level model predicts, and it learns from there."""
     from keras_fi.errors import InputError
@@ -321,7 +321,7 @@ def test_a_finer_motion_level_starts_as_the_trained_coarser_model(tmp_path):
     three.save_to_preset(tmp_path / "three")
     four = tiny_cascade(motion_levels=4)
     untrained = four.interpolate_batch(*random_frames((1, 64, 64, 3), seed=2), [0.5])
-    four.load_coarser_weights(str(tmp_path / "three"))
+    four.load_cascade_weights(str(tmp_path / "three"))
     frame0, frame1 = random_frames((1, 64, 64, 3), seed=2)
     expected = three.interpolate_batch(frame0, frame1, [0.5])
     got = four.interpolate_batch(frame0, frame1, [0.5])
@@ -329,12 +329,12 @@ def test_a_finer_motion_level_starts_as_the_trained_coarser_model(tmp_path):
     np.testing.assert_allclose(got, expected, atol=1e-4)
     head = four.motion_estimator.heads[-1]
     assert head.name == "head_level1" and not np.any(head.kernel.numpy())
-    with pytest.raises(InputError, match="motion_levels"):
-        three.load_coarser_weights(four)
     with pytest.raises(InputError, match="more than motion_levels"):
-        tiny_cascade(motion_levels=4, num_blocks=2).load_coarser_weights(three)
+        tiny_cascade(motion_levels=4, num_blocks=2).load_cascade_weights(three)
     with pytest.raises(InputError, match="architectures differ"):
-        tiny_cascade(motion_levels=4, fusion_filters=4).load_coarser_weights(three)
+        tiny_cascade(motion_levels=4, fusion_filters=4).load_cascade_weights(three)
+    with pytest.raises(InputError, match="load_two_frame_weights"):
+        tiny_cascade(context_frames=4).load_cascade_weights(three)
 
     tiny_cascade(motion_levels=4).save_to_preset(tmp_path / "four_architecture")
     train(tmp_path / "run", preset=str(tmp_path / "four_architecture"),
@@ -343,3 +343,52 @@ def test_a_finer_motion_level_starts_as_the_trained_coarser_model(tmp_path):
     trained = FourierInterpolator.from_preset(str(tmp_path / "run" / "preset"))
     np.testing.assert_allclose(trained.interpolate_batch(frame0, frame1, [0.5]), expected,
                                atol=1e-3)  # fmt: skip
+
+
+def test_a_motion_level_left_out_drops_only_its_update():
+    """From four levels to three: the copy computes what the four-level model computes with its
+    finest update's head at zero."""
+    four = randomize(tiny_cascade(motion_levels=4), seed=5)
+    three = tiny_cascade()
+    three.load_cascade_weights(four)
+    head = four.motion_estimator.heads[-1]
+    head.kernel.assign(np.zeros(head.kernel.shape, "float32"))
+    head.bias.assign(np.zeros(head.bias.shape, "float32"))
+    frame0, frame1 = random_frames((1, 64, 64, 3), seed=4)
+    np.testing.assert_allclose(three.interpolate_batch(frame0, frame1, [0.5]),
+                               four.interpolate_batch(frame0, frame1, [0.5]), atol=1e-4)  # fmt: skip
+
+
+def test_fine_cost_volumes_start_as_the_model_without_them_and_then_count(tmp_path):
+    """`fine_correlation_radius` adds a cost volume of the warped features to each finer level's
+    update. Added to a trained model, its kernel rows start at zero (same output); once they are
+    not zero, the cost volume changes the flows, so it is wired in."""
+    from keras_fi.errors import InputError
+
+    plain = randomize(tiny_cascade(), seed=8)
+    model = tiny_cascade(fine_correlation_radius=1)
+    updates = model.motion_estimator.updates
+    plain_updates = plain.motion_estimator.updates
+    for update, before in zip(updates[1:], plain_updates[1:], strict=True):
+        # 3x3 displacements = 9 more input channels, at the end
+        assert update.convs[0].kernel.shape[2] == before.convs[0].kernel.shape[2] + 9
+    model.load_cascade_weights(plain)
+    frame0, frame1 = random_frames((1, 64, 64, 3), seed=6)
+    expected = plain.interpolate_batch(frame0, frame1, [0.5])
+    np.testing.assert_allclose(model.interpolate_batch(frame0, frame1, [0.5]), expected,
+                               atol=1e-4)  # fmt: skip
+    kernel = updates[1].convs[0].kernel
+    rows = np.asarray(kernel.numpy())
+    rows[:, :, -9:, :] = np.random.default_rng(0).normal(0, 0.5, rows[:, :, -9:, :].shape)
+    kernel.assign(rows)
+    changed = model.interpolate_batch(frame0, frame1, [0.5])
+    assert np.abs(changed - expected).mean() > 1e-3
+    with pytest.raises(InputError, match="not resized"):
+        tiny_cascade(fine_correlation_radius=2).load_cascade_weights(model)
+    with pytest.raises(ValueError, match="radii"):
+        tiny_cascade(fine_correlation_radius=-1)
+    model.save_to_preset(tmp_path / "fine")
+    reloaded = FourierInterpolator.from_preset(str(tmp_path / "fine"))
+    assert reloaded.fine_correlation_radius == 1
+    np.testing.assert_allclose(reloaded.interpolate_batch(frame0, frame1, [0.5]), changed,
+                               atol=1e-5)  # fmt: skip

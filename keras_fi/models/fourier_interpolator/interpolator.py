@@ -72,6 +72,9 @@ class FourierInterpolator(InferenceMixin, PresetMixin, keras.Model):
             motion; the flows come out at level ``len(encoder_filters) - motion_levels``.
         correlation_radius: with ``"cascade"``, radius of the bilateral cost volume at the
             coarsest level (0: none).
+        fine_correlation_radius: with ``"cascade"``, radius of a bilateral cost volume of the
+            warped features at every finer motion level (0: none): the residual motion measured
+            directly.
         context_blocks: with ``"cascade"``, finer levels that also mix their warped features
             with a 3-D FFC block.
         fusion_filters: with ``"cascade"``, width of the :class:`Fusion` convolutions.
@@ -130,6 +133,7 @@ class FourierInterpolator(InferenceMixin, PresetMixin, keras.Model):
         refine_presmooth: int = 0,
         motion_levels: int = 3,
         correlation_radius: int = 0,
+        fine_correlation_radius: int = 0,
         context_blocks: int = 0,
         fusion_filters: int = 16,
         context_frames: int = 2,
@@ -156,6 +160,7 @@ class FourierInterpolator(InferenceMixin, PresetMixin, keras.Model):
         self.has_motion = motion != "none"
         self.motion_levels = int(motion_levels)
         self.correlation_radius = int(correlation_radius)
+        self.fine_correlation_radius = int(fine_correlation_radius)
         self.context_blocks = int(context_blocks)
         self.fusion_filters = int(fusion_filters)
         if context_frames not in (2, 4):
@@ -216,6 +221,7 @@ class FourierInterpolator(InferenceMixin, PresetMixin, keras.Model):
                 num_blocks=num_blocks,
                 context_blocks=self.context_blocks,
                 correlation_radius=self.correlation_radius,
+                fine_correlation_radius=self.fine_correlation_radius,
                 context_frames=self.context_frames,
                 ratio_global=ratio_global,
                 use_quadrant=use_quadrant,
@@ -570,6 +576,7 @@ class FourierInterpolator(InferenceMixin, PresetMixin, keras.Model):
             "refine_presmooth": self.refine_presmooth,
             "motion_levels": self.motion_levels,
             "correlation_radius": self.correlation_radius,
+            "fine_correlation_radius": self.fine_correlation_radius,
             "context_blocks": self.context_blocks,
             "fusion_filters": self.fusion_filters,
             "context_frames": self.context_frames,

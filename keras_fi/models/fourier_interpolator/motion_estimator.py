@@ -56,6 +56,11 @@ def bilateral_correlation(features0, features1, radius: int):
     return ops.stack(costs, axis=-1)
 
 
+def _cost_channels(radius: int) -> int:
+    """Channels of a bilateral cost volume of ``radius`` (0: none)."""
+    return (2 * radius + 1) ** 2 if radius > 0 else 0
+
+
 def _unit_length(features, epsilon=1e-3):
     """Scales each position's feature vector to length ~1. The epsilon inside the root bounds the
     gradient where a vector is near zero (after ReLU-like activations many are): ``x / (|x| + e)``
@@ -94,6 +99,10 @@ class CoarseToFineMotion(keras.layers.Layer):
         num_blocks: residual 3-D FFC blocks at the coarsest level.
         context_blocks: finer levels (from the coarsest up) with one 3-D FFC block each.
         correlation_radius: radius of the cost volume at the coarsest level (0: none).
+        fine_correlation_radius: radius of a bilateral cost volume of the *warped* features at
+            every finer level (0: none). After warping, what is left is the residual motion; the
+            cost volume measures it directly (as PWC-Net's per-level correlation does) instead of
+            leaving the update's convolutions to infer it from the two feature maps.
         context_frames: 2, or 4: the features also hold frame_prev's and frame_next's examples;
             the coarsest level stacks all four frames on the time axis of its FFC blocks, takes
             their four context maps, and (with ``correlation_radius``) also correlates
@@ -110,6 +119,7 @@ class CoarseToFineMotion(keras.layers.Layer):
         num_blocks: int = 2,
         context_blocks: int = 0,
         correlation_radius: int = 0,
+        fine_correlation_radius: int = 0,
         context_frames: int = 2,
         ratio_global: float = 0.75,
         use_quadrant: bool = True,
@@ -131,6 +141,9 @@ class CoarseToFineMotion(keras.layers.Layer):
         self.num_blocks = int(num_blocks)
         self.context_blocks = int(context_blocks)
         self.correlation_radius = int(correlation_radius)
+        self.fine_correlation_radius = int(fine_correlation_radius)
+        if self.correlation_radius < 0 or self.fine_correlation_radius < 0:
+            raise ValueError("correlation radii must be >= 0 (0: no cost volume).")
         if context_frames not in (2, 4):
             raise ValueError(f"context_frames must be 2 or 4, got {context_frames!r}")
         self.context_frames = int(context_frames)
@@ -192,10 +205,14 @@ class CoarseToFineMotion(keras.layers.Layer):
             pairs = 1 if self.context_frames == 2 else 2
             if self.context_frames == 4:
                 channels += 2 * self.feature_channels[index]
-            cost = (2 * self.correlation_radius + 1) ** 2 * (self.correlation_radius > 0)
-            return channels + pairs * cost
+            return channels + pairs * _cost_channels(self.correlation_radius)
         previous = self.level_indices[step - 1]
-        return channels + FLOW_MASK_CHANNELS + self.filters[previous]
+        return (
+            channels
+            + FLOW_MASK_CHANNELS
+            + self.filters[previous]
+            + _cost_channels(self.fine_correlation_radius)
+        )
 
     def two_frame_channels(self) -> list[int]:
         """Where each input channel of a two-frame model's coarsest update block sits in this
@@ -205,7 +222,7 @@ class CoarseToFineMotion(keras.layers.Layer):
         zero."""
         index = self.level_indices[0]
         c = self.feature_channels[index]
-        cost = (2 * self.correlation_radius + 1) ** 2 * (self.correlation_radius > 0)
+        cost = _cost_channels(self.correlation_radius)
         if self.context_frames != 4:
             return list(range(self._input_channels(0)))
         rest = 4 * c + 2 * cost  # after prev, frame0, frame1, next, both cost volumes
@@ -281,6 +298,12 @@ class CoarseToFineMotion(keras.layers.Layer):
                     hidden,
                 ]
             parts.append(time_plane(time, image0))
+            if step > 0 and self.fine_correlation_radius > 0:
+                # Last, after the channels a model without it reads, so that a trained model's
+                # update kernel is a prefix of this one's (`load_cascade_weights`).
+                parts.append(
+                    bilateral_correlation(feature0, feature1, self.fine_correlation_radius)
+                )
             hidden = self.updates[step](ops.concatenate(parts, axis=-1))
             delta = self.heads[step](hidden)
             flow_mask = delta if flow_mask is None else flow_mask + delta
@@ -295,6 +318,7 @@ class CoarseToFineMotion(keras.layers.Layer):
             "num_blocks": self.num_blocks,
             "context_blocks": self.context_blocks,
             "correlation_radius": self.correlation_radius,
+            "fine_correlation_radius": self.fine_correlation_radius,
             "context_frames": self.context_frames,
             "ratio_global": self.ratio_global,
             "use_quadrant": self.use_quadrant,

@@ -68,59 +68,92 @@ class PresetMixin:
                 )
             variable.assign(value)
 
-    def load_coarser_weights(self, source) -> None:
-        """Starts a model with more motion levels from a trained one with fewer.
+    def load_cascade_weights(self, source) -> None:
+        """Starts a cascade from a trained one that differs in its motion levels or its
+        fine-level cost volumes.
 
         ``motion_levels`` counts the pyramid levels, from the coarsest, at which the cascade
-        estimates motion; one more level adds a residual update at twice the resolution (for
-        ``cascade_small``, 1/2 of the network's input instead of 1/4). Every weight of ``source``
-        goes to the weight of the same name and shape here; the new level's update block keeps
-        its fresh initialisation and its output head its zeros, so the result computes exactly
-        what ``source`` computes until it is trained.
+        estimates motion; ``fine_correlation_radius`` adds a cost volume of the warped features to
+        every level below the coarsest. Every weight of ``source`` goes to the weight of the same
+        name and shape here, and:
+
+        - a motion level that only this model has keeps its fresh update block and its zero
+          output head;
+        - an update block that reads a cost volume here and none in ``source`` gets ``source``'s
+          input kernel for the channels both read and zeros for the cost volume;
+        - a finer motion level that only ``source`` has is left out.
+
+        Adding levels or cost volumes so gives a model that computes exactly what ``source``
+        computes until it is trained; leaving a level out drops that level's update.
 
         Args:
-            source: a `FourierInterpolator` with ``motion="cascade"`` and fewer ``motion_levels``
-                but otherwise the same architecture, or a preset name or directory with weights.
+            source: a `FourierInterpolator` with ``motion="cascade"``, otherwise of the same
+                architecture, or a preset name or directory with weights.
 
         Example:
         >>> from keras_fi.models import FourierInterpolator
-        >>> finer = FourierInterpolator.from_preset("cascade_small", load_weights=False,
+        >>> model = FourierInterpolator.from_preset("cascade_small", load_weights=False,
         ...                                         motion_levels=4)
-        >>> finer.load_coarser_weights("path/to/three_level_preset")  # doctest: +SKIP
+        >>> model.load_cascade_weights("path/to/three_level_preset")  # doctest: +SKIP
         """
         import numpy as np
 
         from keras_fi.errors import InputError
 
         source, targets, sources = self._weights_by_path(source)
-        mine = getattr(getattr(self, "motion_estimator", None), "motion_levels", None)
-        theirs = getattr(getattr(source, "motion_estimator", None), "motion_levels", None)
-        if mine is None or theirs is None or not theirs < mine:
+        mine = getattr(self, "motion_estimator", None)
+        theirs = getattr(source, "motion_estimator", None)
+        if mine is None or theirs is None or mine.context_frames != theirs.context_frames:
             raise InputError(
-                "load_coarser_weights copies a cascade model into one with more motion_levels; "
-                f"got motion_levels {theirs} -> {mine}. Use load_weights for equal architectures."
+                "load_cascade_weights copies a cascade model (motion='cascade') into one with the "
+                "same context_frames; use load_two_frame_weights to start a four-frame model."
             )
-        new_layers = {
-            layer.name
-            for layer in self.motion_estimator.updates[theirs:]
-            + self.motion_estimator.heads[theirs:]
+        if theirs.fine_correlation_radius not in (0, mine.fine_correlation_radius):
+            raise InputError(
+                f"fine_correlation_radius {theirs.fine_correlation_radius} -> "
+                f"{mine.fine_correlation_radius}: a cost volume can be added (from 0), not resized."
+            )
+
+        def level_layers(estimator, levels):
+            return {
+                layer.name
+                for step, layer in enumerate(estimator.updates + estimator.heads)
+                if estimator.level_indices[step % len(estimator.updates)] in levels
+            }
+
+        def in_layers(path, names):
+            return any(f"/{name}/" in f"/{path}" for name in names)
+
+        added = level_layers(mine, set(mine.level_indices) - set(theirs.level_indices))
+        dropped = level_layers(theirs, set(theirs.level_indices) - set(mine.level_indices))
+        unmatched = [p for p in targets if p not in sources and not in_layers(p, added)]
+        unmatched += [p for p in sources if p not in targets and not in_layers(p, dropped)]
+        if unmatched:
+            raise InputError(
+                "the two models differ in more than motion_levels and fine_correlation_radius "
+                f"(e.g. {unmatched[0]}): build this model from the source's config with only "
+                "those changed."
+            )
+        wide = {
+            update.convs[0].kernel.path.split("/", 1)[1]
+            for update in mine.updates[1:]
+            if mine.fine_correlation_radius and not theirs.fine_correlation_radius
         }
-        extra = [p for p in targets if p not in sources]
-        if set(sources) - set(targets) or any(
-            not any(f"/{name}/" in f"/{p}" for name in new_layers) for p in extra
-        ):
-            raise InputError(
-                "the two models differ in more than motion_levels: build the finer model from "
-                "the coarser one's config with a larger motion_levels."
-            )
-        for path, variable in sources.items():
-            value = np.asarray(variable.numpy())
-            if tuple(value.shape) != tuple(targets[path].shape):
+        for path, variable in targets.items():
+            if path not in sources:
+                continue
+            value = np.asarray(sources[path].numpy())
+            shape = tuple(variable.shape)
+            if path in wide and value.shape[:2] + value.shape[3:] == shape[:2] + shape[3:]:
+                kernel = np.zeros(shape, value.dtype)
+                kernel[:, :, : value.shape[2], :] = value
+                value = kernel
+            if tuple(value.shape) != shape:
                 raise InputError(
-                    f"{path}: shape {tuple(value.shape)} in the coarser model, "
-                    f"{tuple(targets[path].shape)} here; the architectures differ."
+                    f"{path}: shape {tuple(value.shape)} in the source model, {shape} here; the "
+                    "architectures differ."
                 )
-            targets[path].assign(value)
+            variable.assign(value)
 
     def _weights_by_path(self, source):
         """``source`` (a model, or a preset name or directory) built, and both models' weights

@@ -6,8 +6,9 @@ _CASCADE_SMALL = {
     "encoder_filters": [16, 32, 48, 64],
     "decoder_filters": [16, 32, 48, 64],
     "num_blocks": 2,
-    "motion_levels": 4,
+    "motion_levels": 3,
     "correlation_radius": 3,
+    "fine_correlation_radius": 2,
     "fusion_filters": 16,
     "scale": 0.5,
     "warp_interpolation": "bilinear",
@@ -43,14 +44,14 @@ ARCHITECTURES = {
         },
     },
     "cascade_small": {
-        "parameters": 591744,
+        "parameters": 593419,
         "description": "Learned coarse-to-fine motion: a shared 4-level feature pyramid, 3-D FFC "
-        "blocks and a bilateral cost volume at 1/16 scale, residual flow updates at 1/8, 1/4 "
-        "and 1/2 from warped features and frames, a fusion residual.",
+        "blocks and a bilateral cost volume at 1/16 scale, residual flow updates at 1/8 and 1/4 "
+        "from warped features and frames and their cost volume, a fusion residual.",
         "config": dict(_CASCADE_SMALL),
     },
     "cascade_small_4f": {
-        "parameters": 693696,
+        "parameters": 695371,
         "description": "cascade_small with four frames in (context_frames=4): the frames before "
         "and after the pair join the 3-D FFC context and a second cost volume, so motion can "
         "bend.",
