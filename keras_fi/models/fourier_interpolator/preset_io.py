@@ -49,7 +49,7 @@ class PresetMixin:
                 f"four-frame one (context_frames=4); got {source.context_frames} -> "
                 f"{getattr(self, 'context_frames', 2)}. Use load_weights for equal architectures."
             )
-        wide_path = self.motion_estimator.updates[0].convs[0].kernel.path.split("/", 1)[1]
+        wide_path = _relative_path(self.motion_estimator.updates[0].convs[0].kernel)
         if set(sources) != set(targets):
             raise InputError(
                 "the two models differ in more than context_frames: build the four-frame model "
@@ -58,9 +58,9 @@ class PresetMixin:
         for path, variable in targets.items():
             value = np.asarray(sources[path].numpy())
             if path == wide_path:
-                kernel = np.zeros(tuple(variable.shape), value.dtype)
-                kernel[:, :, self.motion_estimator.two_frame_channels(), :] = value
-                value = kernel
+                value = _widen_input_kernel(
+                    value, variable.shape, self.motion_estimator.two_frame_channels()
+                )
             if tuple(value.shape) != tuple(variable.shape):
                 raise InputError(
                     f"{path}: shape {tuple(value.shape)} in the two-frame model, "
@@ -117,8 +117,11 @@ class PresetMixin:
         def level_layers(estimator, levels):
             return {
                 layer.name
-                for step, layer in enumerate(estimator.updates + estimator.heads)
-                if estimator.level_indices[step % len(estimator.updates)] in levels
+                for index, update, head in zip(
+                    estimator.level_indices, estimator.updates, estimator.heads, strict=True
+                )
+                if index in levels
+                for layer in (update, head)
             }
 
         def in_layers(path, names):
@@ -135,7 +138,7 @@ class PresetMixin:
                 "those changed."
             )
         wide = {
-            update.convs[0].kernel.path.split("/", 1)[1]
+            _relative_path(update.convs[0].kernel)
             for update in mine.updates[1:]
             if mine.fine_correlation_radius and not theirs.fine_correlation_radius
         }
@@ -145,9 +148,7 @@ class PresetMixin:
             value = np.asarray(sources[path].numpy())
             shape = tuple(variable.shape)
             if path in wide and value.shape[:2] + value.shape[3:] == shape[:2] + shape[3:]:
-                kernel = np.zeros(shape, value.dtype)
-                kernel[:, :, : value.shape[2], :] = value
-                value = kernel
+                value = _widen_input_kernel(value, shape, list(range(value.shape[2])))
             if tuple(value.shape) != shape:
                 raise InputError(
                     f"{path}: shape {tuple(value.shape)} in the source model, {shape} here; the "
@@ -165,6 +166,22 @@ class PresetMixin:
                 model.build()
 
         def by_path(model):
-            return {v.path.split("/", 1)[1]: v for v in model.weights}
+            return {_relative_path(v): v for v in model.weights}
 
         return source, by_path(self), by_path(source)
+
+
+def _relative_path(variable) -> str:
+    """A weight's path without the model's own (numbered) name: equal in two models of one
+    architecture."""
+    return variable.path.split("/", 1)[1]
+
+
+def _widen_input_kernel(kernel, shape, channels):
+    """A convolution kernel of ``shape`` that reads ``kernel``'s input channels at ``channels``
+    and starts the others at zero (so the wider layer first computes what the narrower one did)."""
+    import numpy as np
+
+    wide = np.zeros(tuple(shape), kernel.dtype)
+    wide[:, :, channels, :] = kernel
+    return wide
