@@ -10,7 +10,7 @@ import importlib
 from keras_fi.version import __version__
 
 # The preset the CLI and keras_fi.video use when none is given.
-DEFAULT_PRESET = "small"
+DEFAULT_PRESET = "cascade_small"
 
 _SUBPACKAGES = (
     "layers",

@@ -10,8 +10,8 @@ checkpoint (``keras.callbacks.BackupAndRestore`` in ``OUT/backup``). The data is
 ``../shared/data/train`` plus on-the-fly synthetic motion (``keras_fi.data.synthetic_motion``),
 augmented; never ``eval/``. At the end the preset is scored on ``../shared/data/eval`` with
 ``keras_fi.evaluation`` and the numbers go into its ``metadata.json``; ``--install`` copies it to
-``keras_fi/presets/<install_as>/`` (weights stored as float16 when that keeps every output within
-one grey level). The config's ``inference`` entry (model arguments without weights, such as
+``keras_fi/presets/<install_as>/`` with the model's weights only (the training run's file also holds
+the optimizer's state, twice the model's size). The config's ``inference`` entry (model arguments without weights, such as
 ``refine_iterations``) is written into the preset's ``config.json`` before it is scored.
 
 Top-level ``cache_mb`` (optional, default 2048): memory for decoded video frames; with room for
@@ -51,6 +51,17 @@ REPORT_SETS = ("middlebury_other", "ucf101_adacof")
 
 def resolve(path: str) -> str:
     return str((ROOT / path).resolve()) if not os.path.isabs(path) else path
+
+
+def describe_data(paths: list[str]) -> list[str]:
+    """The training folders for a shipped preset's metadata: ``train/videos`` of the development
+    clips instead of a path on the training machine."""
+    names = []
+    for path in paths:
+        parts = Path(path).parts
+        tail = parts[parts.index("data") + 1 :] if "data" in parts else parts[-2:]
+        names.append("keras_fi development clips: " + "/".join(tail))
+    return names
 
 
 def resolve_preset_path(preset: str) -> str:
@@ -290,9 +301,10 @@ def main(argv=None) -> int:
     )
     metadata = read_metadata(preset_dir)
     metadata["metrics"] = metrics
-    metadata["recipe"] = config
-    if isinstance(metadata.get("trained_on"), dict):  # repo-relative, not this machine's paths
-        metadata["trained_on"]["data"] = config["data"]
+    # The data named as what it is, not where it sat on the machine that trained the preset.
+    metadata["recipe"] = {**config, "data": describe_data(config["data"])}
+    if isinstance(metadata.get("trained_on"), dict):
+        metadata["trained_on"]["data"] = describe_data(config["data"])
     history = last / "history.csv"
     if history.is_file():
         stage = next(s for s in config["stages"] if s["name"] == last.name)
@@ -307,6 +319,13 @@ def main(argv=None) -> int:
         if target.exists():
             shutil.rmtree(target)
         shutil.copytree(preset_dir, target)
+        from keras_fi.models import FourierInterpolator
+
+        # The weights alone, without the optimizer's moments that training saved beside them.
+        model = FourierInterpolator.from_preset(str(preset_dir))
+        partial = target / f"partial-{WEIGHTS_FILE}"
+        model.save_weights(partial)
+        os.replace(partial, target / WEIGHTS_FILE)
         print(f"installed as {target}")
     return 0
 
