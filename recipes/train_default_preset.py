@@ -10,9 +10,10 @@ checkpoint (``keras.callbacks.BackupAndRestore`` in ``OUT/backup``). The data is
 ``../shared/data/train`` plus on-the-fly synthetic motion (``keras_fi.data.synthetic_motion``),
 augmented; never ``eval/``. At the end the preset is scored on ``../shared/data/eval`` with
 ``keras_fi.evaluation`` and the numbers go into its ``metadata.json``; ``--install`` copies it to
-``keras_fi/presets/<install_as>/`` with the model's weights only (the training run's file also holds
-the optimizer's state, twice the model's size). The config's ``inference`` entry (model arguments without weights, such as
-``refine_iterations``) is written into the preset's ``config.json`` before it is scored.
+``keras_fi/presets/<install_as>/`` with the model's weights only (the training run's file also
+holds the optimizer's state, twice the model's size). The config's ``inference`` entry (model
+arguments without weights, such as ``refine_iterations``) is written into the preset's
+``config.json`` before it is scored.
 
 Top-level ``cache_mb`` (optional, default 2048): memory for decoded video frames; with room for
 all the clips, each video is decoded once instead of seeking on every draw.
@@ -302,9 +303,10 @@ def main(argv=None) -> int:
     metadata = read_metadata(preset_dir)
     metadata["metrics"] = metrics
     # The data named as what it is, not where it sat on the machine that trained the preset.
-    metadata["recipe"] = {**config, "data": describe_data(config["data"])}
+    data = describe_data(config["data"])
+    metadata["recipe"] = {**config, "data": data}
     if isinstance(metadata.get("trained_on"), dict):
-        metadata["trained_on"]["data"] = describe_data(config["data"])
+        metadata["trained_on"]["data"] = data
     history = last / "history.csv"
     if history.is_file():
         stage = next(s for s in config["stages"] if s["name"] == last.name)
