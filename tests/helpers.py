@@ -76,7 +76,7 @@ def tiny_cascade(**kwargs):
     return model
 
 
-def four_frame_cascade(seed: int = 3):
+def four_frame_cascade(seed: int = 3, **kwargs):
     """A tiny four-frame cascade (context_frames=4) with small random values on every weight, so
     the zero-initialised heads move and frame_prev / frame_next change the output."""
-    return randomize(tiny_cascade(context_frames=4), seed=seed)
+    return randomize(tiny_cascade(context_frames=4, **kwargs), seed=seed)

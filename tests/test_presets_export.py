@@ -192,12 +192,14 @@ SERVE_FOUR = textwrap.dedent(
 
 
 @pytest.mark.slow
-def test_saved_model_of_a_four_frame_model_serves_its_context(tmp_path):
+@pytest.mark.parametrize("quadratic_motion", [False, True])
+def test_saved_model_of_a_four_frame_model_serves_its_context(tmp_path, quadratic_motion):
     """A context_frames=4 model adds interpolate_four_frames; its two-frame signatures repeat
-    frame0 and frame1 as the context; outputs equal the Keras model's at two sizes."""
+    frame0 and frame1 as the context; outputs equal the Keras model's at two sizes (also with the
+    outer pairs of quadratic_motion in the batch)."""
     from keras_fi.export import export_saved_model
 
-    model = four_frame_cascade()
+    model = four_frame_cascade(quadratic_motion=quadratic_motion)
     export_saved_model(model, tmp_path / "served")
     a0, a1 = frames((1, 37, 50, 3), seed=1)
     ap, an = frames((1, 37, 50, 3), seed=2)

@@ -6,7 +6,7 @@ import keras
 from keras import ops
 
 from keras_fi.errors import InputError
-from keras_fi.layers import FFCResidualBlock3D, FlowRefinement, backward_warp
+from keras_fi.layers import FFCResidualBlock3D, FlowRefinement, QuadraticMotion, backward_warp
 from keras_fi.layers.resampling import downsample2x, upsample2x
 from keras_fi.layers.warping import INTERPOLATIONS
 from keras_fi.models.fourier_interpolator.feature_extractor import FeatureExtractor
@@ -84,6 +84,13 @@ class FourierInterpolator(InferenceMixin, PresetMixin, keras.Model):
             matches ``frame_prev`` with ``frame_next`` about the same centre, so the motion can
             bend (accelerate, turn) instead of following a straight line. A missing neighbour
             repeats the nearer frame.
+        quadratic_motion: with ``context_frames=4``, also run the motion network on the outer
+            pairs (``frame_prev``, ``frame0``) and (``frame1``, ``frame_next``), in the same
+            batch, and bend the pair's flows by the constant acceleration the three
+            displacements imply (:class:`~keras_fi.layers.QuadraticMotion`, no
+            weights of its own; QVI's quadratic flow). About twice the time of the two-frame
+            model. A neighbour that repeats its frame (the ends of a video, scene cuts) is not
+            used.
         activation: activation of the convolutions.
         refine_iterations: with ``motion``, refine the final full-resolution flows photometrically
             (:class:`~keras_fi.layers.FlowRefinement`, no weights): this many Lucas-Kanade steps
@@ -137,6 +144,7 @@ class FourierInterpolator(InferenceMixin, PresetMixin, keras.Model):
         context_blocks: int = 0,
         fusion_filters: int = 16,
         context_frames: int = 2,
+        quadratic_motion: bool = False,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -168,6 +176,9 @@ class FourierInterpolator(InferenceMixin, PresetMixin, keras.Model):
         if context_frames == 4 and motion != "cascade":
             raise ValueError("context_frames=4 needs motion='cascade'.")
         self.context_frames = int(context_frames)
+        if quadratic_motion and self.context_frames != 4:
+            raise ValueError("quadratic_motion needs context_frames=4 (the neighbouring frames).")
+        self.quadratic_motion = bool(quadratic_motion)
         self.activation = activation
         self.refine_iterations = int(refine_iterations)
         self.refine_levels = int(refine_levels)
@@ -232,6 +243,11 @@ class FourierInterpolator(InferenceMixin, PresetMixin, keras.Model):
             )
             self.fusion = Fusion(
                 self.fusion_filters, activation=activation, dtype=policy, name="fusion"
+            )
+            self.quadratic = (
+                QuadraticMotion(dtype=policy, name="quadratic_motion")
+                if self.quadratic_motion
+                else None
             )
             return
         self._build_unet_children(activation, policy)
@@ -340,9 +356,9 @@ class FourierInterpolator(InferenceMixin, PresetMixin, keras.Model):
             net0, net1 = downsample2x(net0), downsample2x(net1)
         context = None
         if self.context_frames == 4:
+            neighbours = [self._pad(f) for f in self._unpack_context(inputs, frame0, frame1)]
             context = []
-            for frame in self._unpack_context(inputs, frame0, frame1):
-                frame = self._pad(frame)
+            for frame in neighbours:
                 for _ in range(self.scale_levels):
                     frame = downsample2x(frame)
                 context.append(frame)
@@ -357,7 +373,23 @@ class FourierInterpolator(InferenceMixin, PresetMixin, keras.Model):
             for _ in range(flow_level + self.scale_levels):
                 flow_mask = upsample_flow_mask(flow_mask)
             flow0, flow1 = flow_mask[..., 0:2], flow_mask[..., 2:4]
-            if self.refinement is not None:
+            if self.quadratic_motion:
+                # The batch holds the pair, then (frame_prev, frame0), then (frame1, frame_next).
+                frame_prev, frame_next = neighbours
+                frames0 = ops.concatenate([frame0, frame_prev, frame1], axis=0)
+                frames1 = ops.concatenate([frame1, frame0, frame_next], axis=0)
+                times = self._pair_times(time)
+                if self.refinement is not None:
+                    flow0, flow1 = self.refinement(frames0, frames1, flow0, flow1, times)
+                flow0, outer0 = _first_and_rest(flow0)
+                flow1, outer1 = _first_and_rest(flow1)
+                displacement_prev, displacement_next = ops.split(outer1 - outer0, 2, axis=0)
+                flow0, flow1 = self.quadratic(
+                    flow0, flow1, displacement_prev, displacement_next, time,
+                    _differs(frame_prev, frame0), _differs(frame_next, frame1),
+                )  # fmt: skip
+                flow_mask = _first_and_rest(flow_mask)[0]
+            elif self.refinement is not None:
                 flow0, flow1 = self.refinement(frame0, frame1, flow0, flow1, time)
             warped0 = backward_warp(frame0, flow0, self.warp_interpolation)
             warped1 = backward_warp(frame1, flow1, self.warp_interpolation)
@@ -392,17 +424,37 @@ class FourierInterpolator(InferenceMixin, PresetMixin, keras.Model):
         # frame1's, then frame_prev's and frame_next's).
         frames = [net0, net1] + (list(context) if context is not None else [])
         features = self.feature_extractor(ops.concatenate(frames, axis=0) * 2.0 - 1.0)
-        pyramid0, pyramid1 = self._pyramids(net0, net1)
-        flow_mask, _ = self.motion_estimator(features, pyramid0, pyramid1, time, training=training)
-        level = self.motion_estimator.output_level
-        fine_flow_mask = flow_mask
-        for _ in range(level):
-            fine_flow_mask = upsample_flow_mask(fine_flow_mask)
         finest = features[0]
         if context is not None:  # the fusion sees frame0's and frame1's features only
             finest = ops.split(finest, 2, axis=0)[0]
-        residual = self.fusion(finest, pyramid0[0], pyramid1[0], fine_flow_mask)
+        pyramid0, pyramid1 = self._pyramids(net0, net1)
+        fusion_images = (pyramid0[0], pyramid1[0])
+        motion_time = time
+        if self.quadratic_motion:
+            # The outer pairs (frame_prev, frame0) and (frame1, frame_next) at time 1/2 join the
+            # batch; each pair's own neighbours are its context (the ends repeat their frame).
+            frame_prev, frame_next = context
+            features = [_outer_pair_features(level) for level in features]
+            pyramid0, pyramid1 = self._pyramids(
+                ops.concatenate([net0, frame_prev, net1], axis=0),
+                ops.concatenate([net1, net0, frame_next], axis=0),
+            )
+            motion_time = self._pair_times(time)
+        flow_mask, _ = self.motion_estimator(
+            features, pyramid0, pyramid1, motion_time, training=training
+        )
+        level = self.motion_estimator.output_level
+        fine_flow_mask = flow_mask if not self.quadratic_motion else _first_and_rest(flow_mask)[0]
+        for _ in range(level):
+            fine_flow_mask = upsample_flow_mask(fine_flow_mask)
+        residual = self.fusion(finest, *fusion_images, fine_flow_mask)
         return flow_mask, residual, level + 1
+
+    @staticmethod
+    def _pair_times(time):
+        """The pair's time, then 1/2 for each outer pair (``quadratic_motion``)."""
+        half = ops.full(ops.shape(time), 0.5, dtype=time.dtype)
+        return ops.concatenate([time, half, half], axis=0)
 
     def _unet(self, net0, net1, time, training):
         """The one-pass U-Net (``motion="unet"`` / ``"none"``); returns as :meth:`_cascade`."""
@@ -580,6 +632,7 @@ class FourierInterpolator(InferenceMixin, PresetMixin, keras.Model):
             "context_blocks": self.context_blocks,
             "fusion_filters": self.fusion_filters,
             "context_frames": self.context_frames,
+            "quadratic_motion": self.quadratic_motion,
         }
 
     @classmethod
@@ -588,6 +641,34 @@ class FourierInterpolator(InferenceMixin, PresetMixin, keras.Model):
         if isinstance(config.get("dtype"), dict):
             config["dtype"] = keras.saving.deserialize_keras_object(config["dtype"])
         return cls(**config)
+
+
+def _first_and_rest(tensor):
+    """Splits a batch of the pair and its two outer pairs: (the pair's, the outer pairs')."""
+    first, prev_pair, next_pair = ops.split(tensor, 3, axis=0)
+    return first, ops.concatenate([prev_pair, next_pair], axis=0)
+
+
+def _outer_pair_features(features):
+    """Reorders one level's features of (frame0, frame1, frame_prev, frame_next) for a batch of
+    three pairs: (frame0, frame1), (frame_prev, frame0), (frame1, frame_next), as frame0s,
+    frame1s, then their previous and next frames."""
+    feature0, feature1, feature_prev, feature_next = ops.split(features, 4, axis=0)
+    return ops.concatenate(
+        [
+            feature0, feature_prev, feature1,  # the pairs' first frames
+            feature1, feature0, feature_next,  # second frames
+            feature_prev, feature_prev, feature0,  # frames before them
+            feature_next, feature1, feature_next,  # frames after them
+        ],
+        axis=0,
+    )  # fmt: skip
+
+
+def _differs(frame, other):
+    """(batch,) 1.0 where ``frame`` is not a copy of ``other`` (a real neighbour), else 0.0."""
+    difference = ops.max(ops.abs(frame - other), axis=(1, 2, 3))
+    return ops.cast(difference > 0, "float32")
 
 
 def _reflect_indices(size, pad):

@@ -53,9 +53,10 @@ ARCHITECTURES = {
     "cascade_small_4f": {
         "parameters": 695371,
         "description": "cascade_small with four frames in (context_frames=4): the frames before "
-        "and after the pair join the 3-D FFC context and a second cost volume, so motion can "
-        "bend.",
-        "config": {**_CASCADE_SMALL, "context_frames": 4},
+        "and after the pair join the 3-D FFC context and a second cost volume, and the same "
+        "network's motion on the outer pairs bends the flows by the acceleration it implies "
+        "(quadratic_motion), so moving things can speed up, slow down and turn between frames.",
+        "config": {**_CASCADE_SMALL, "context_frames": 4, "quadratic_motion": True},
     },
     "base": {
         "parameters": 984507,
