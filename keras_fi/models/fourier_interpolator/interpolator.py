@@ -381,14 +381,13 @@ class FourierInterpolator(InferenceMixin, PresetMixin, keras.Model):
                 times = self._pair_times(time)
                 if self.refinement is not None:
                     flow0, flow1 = self.refinement(frames0, frames1, flow0, flow1, times)
-                flow0, outer0 = _first_and_rest(flow0)
-                flow1, outer1 = _first_and_rest(flow1)
-                displacement_prev, displacement_next = ops.split(outer1 - outer0, 2, axis=0)
+                flow0, prev0, next0 = ops.split(flow0, 3, axis=0)
+                flow1, prev1, next1 = ops.split(flow1, 3, axis=0)
                 flow0, flow1 = self.quadratic(
-                    flow0, flow1, displacement_prev, displacement_next, time,
+                    flow0, flow1, prev1 - prev0, next1 - next0, time,
                     _differs(frame_prev, frame0), _differs(frame_next, frame1),
                 )  # fmt: skip
-                flow_mask = _first_and_rest(flow_mask)[0]
+                flow_mask = _pair_part(flow_mask)
             elif self.refinement is not None:
                 flow0, flow1 = self.refinement(frame0, frame1, flow0, flow1, time)
             warped0 = backward_warp(frame0, flow0, self.warp_interpolation)
@@ -427,9 +426,6 @@ class FourierInterpolator(InferenceMixin, PresetMixin, keras.Model):
         finest = features[0]
         if context is not None:  # the fusion sees frame0's and frame1's features only
             finest = ops.split(finest, 2, axis=0)[0]
-        pyramid0, pyramid1 = self._pyramids(net0, net1)
-        fusion_images = (pyramid0[0], pyramid1[0])
-        motion_time = time
         if self.quadratic_motion:
             # The outer pairs (frame_prev, frame0) and (frame1, frame_next) at time 1/2 join the
             # batch; each pair's own neighbours are its context (the ends repeat their frame).
@@ -440,14 +436,22 @@ class FourierInterpolator(InferenceMixin, PresetMixin, keras.Model):
                 ops.concatenate([net1, net0, frame_next], axis=0),
             )
             motion_time = self._pair_times(time)
+        else:
+            pyramid0, pyramid1 = self._pyramids(net0, net1)
+            motion_time = time
         flow_mask, _ = self.motion_estimator(
             features, pyramid0, pyramid1, motion_time, training=training
         )
         level = self.motion_estimator.output_level
-        fine_flow_mask = flow_mask if not self.quadratic_motion else _first_and_rest(flow_mask)[0]
+        # The fusion makes the pair's frame only.
+        fine_flow_mask, image0, image1 = flow_mask, pyramid0[0], pyramid1[0]
+        if self.quadratic_motion:
+            fine_flow_mask, image0, image1 = (
+                _pair_part(x) for x in (fine_flow_mask, image0, image1)
+            )
         for _ in range(level):
             fine_flow_mask = upsample_flow_mask(fine_flow_mask)
-        residual = self.fusion(finest, *fusion_images, fine_flow_mask)
+        residual = self.fusion(finest, image0, image1, fine_flow_mask)
         return flow_mask, residual, level + 1
 
     @staticmethod
@@ -643,10 +647,9 @@ class FourierInterpolator(InferenceMixin, PresetMixin, keras.Model):
         return cls(**config)
 
 
-def _first_and_rest(tensor):
-    """Splits a batch of the pair and its two outer pairs: (the pair's, the outer pairs')."""
-    first, prev_pair, next_pair = ops.split(tensor, 3, axis=0)
-    return first, ops.concatenate([prev_pair, next_pair], axis=0)
+def _pair_part(tensor):
+    """The pair's third of a batch of the pair and its two outer pairs (``quadratic_motion``)."""
+    return ops.split(tensor, 3, axis=0)[0]
 
 
 def _outer_pair_features(features):
