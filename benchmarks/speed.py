@@ -16,12 +16,19 @@ Method:
   ``resource.getrusage`` ``ru_maxrss`` (which a child inherits from its parent at fork, so it can
   only over-report the baseline: the delta is then a lower bound).
   On GPUs, ``device_peak_mb`` is the accelerator's peak allocation where the backend reports it.
+- ``--stream N``: instead of one pair, each call converts a sequence of N frames (the photograph
+  panned 4 px per frame) to twice the frame rate through the converter's planner and engine, as
+  ``keras-fi interpolate --factor 2`` does without decoding and encoding (one pair per model call,
+  no tiling), and ``ms`` is per interpolated frame. A four-frame model then gets every pair's
+  neighbours, and with ``quadratic_motion`` the engine estimates each pair's motion once and
+  reuses it for the pairs beside it; baselines run once per pair.
 
 Usage:
     python benchmarks/speed.py                       # default preset + baselines
     python benchmarks/speed.py --preset small --two-pass
     python benchmarks/speed.py --methods linear,dis  # baselines only
     python benchmarks/speed.py --preset small --methods model --model '{"scale": 1.0}'
+    python benchmarks/speed.py --preset cascade_small_4f --sizes 640x480 --stream 8
 """
 
 from __future__ import annotations
@@ -57,6 +64,48 @@ def _frames(width: int, height: int):
             resized = image.convert("RGB").resize((width, height), Image.Resampling.BICUBIC)
         frames.append(np.asarray(resized, dtype=np.uint8))
     return frames
+
+
+def _sequence(width: int, height: int, count: int):
+    """``count`` frames of a real photograph panned 4 px per frame (``--stream``)."""
+    import numpy as np
+    from PIL import Image
+
+    shift = 4
+    with Image.open(PAIR / "frame0.png") as image:
+        wide = image.convert("RGB").resize(
+            (width + shift * count, height), Image.Resampling.BICUBIC
+        )
+    pixels = np.asarray(wide, dtype=np.uint8)
+    return [np.ascontiguousarray(pixels[:, i * shift : i * shift + width]) for i in range(count)]
+
+
+def _stream_call(model, frames):
+    """One call that converts ``frames`` to twice the frame rate the way ``keras-fi
+    interpolate`` does (its planner and engine, one pair per model call, no tiling; no decoding
+    or encoding): every pair gets its neighbours, and a model with ``quadratic_motion`` reuses
+    each pair's motion for the pairs beside it."""
+    from fractions import Fraction
+
+    from keras_fi.video.convert import _PairPlanner
+    from keras_fi.video.engine import make_engine
+    from keras_fi.video.timing import resolve_output_rate, source_step
+
+    height, width = frames[0].shape[:2]
+    step = source_step(Fraction(1), resolve_output_rate(Fraction(1), factor=2))
+
+    def call():
+        engine = make_engine(model, height, width, batch_size=1, tile_size=0)
+        planner = _PairPlanner(engine, step, 0)
+        made = 0
+        for frame in frames:
+            planner.push(frame)
+            made += len(list(engine.pop_ready()))
+        planner.finish(hold_last=False)
+        made += len(list(engine.pop_ready()))
+        assert made == 2 * len(frames) - 1, made
+
+    return call
 
 
 def _current_rss_mb() -> float:
@@ -137,6 +186,7 @@ def worker(
     repeats: int,
     budget: float,
     overrides: dict | None = None,
+    stream: int = 0,
 ):
     """Measure one (method, size) in this process; print one JSON line."""
     import numpy as np
@@ -144,6 +194,10 @@ def worker(
     width, height = (int(v) for v in size.split("x"))
     frame0, frame1 = _frames(width, height)
     extra = {}
+    if stream:  # ms per interpolated frame of a whole sequence, each pair once
+        frames = _sequence(width, height, stream)
+        frame0, frame1 = frames[0], frames[1]
+        extra["stream_frames"] = stream
     if method == "model":
         model, trained = _load_model(preset, overrides)
         extra = {"preset": preset, "trained_weights": trained, "parameters": model.count_params()}
@@ -153,6 +207,9 @@ def worker(
 
         def call():
             return model.interpolate(x0, x1, time=0.5, two_pass=two_pass)
+
+        if stream:
+            call = _stream_call(model, frames)
 
     else:
         from keras_fi.evaluation.baselines import get_baseline
@@ -165,6 +222,12 @@ def worker(
                 out = function(frame1, frame0, 0.5)
             return out
 
+        if stream:
+
+            def call():
+                for first, second in zip(frames, frames[1:]):
+                    function(first, second, 0.5)
+
     reset = _reset_peak_rss()
     rss_before = _current_rss_mb()
     start = time.perf_counter()
@@ -176,6 +239,9 @@ def worker(
         start = time.perf_counter()
         call()
         times.append((time.perf_counter() - start) * 1000.0)
+    if stream:  # per interpolated frame
+        first_ms /= stream - 1
+        times = [value / (stream - 1) for value in times]
     peak, peak_source = _peak_rss_mb()
     device_peak = _device_peak_mb() if method == "model" else None
     print(
@@ -252,12 +318,23 @@ def main(argv: list[str] | None = None) -> int:
         default="{}",
         help="JSON of settings passed to from_preset, e.g. '{\"scale\": 1.0}'",
     )
+    parser.add_argument(
+        "--stream",
+        type=int,
+        default=0,
+        metavar="N",
+        help="time a sequence of N frames converted to twice the rate the way keras-fi "
+        "interpolate does (per interpolated frame; a four-frame model gets the neighbours and "
+        "reuses each pair's motion) instead of one pair",
+    )
     parser.add_argument("--repeats", type=int, default=10, help="timed calls per size (max)")
     parser.add_argument("--budget", type=float, default=30.0, help="seconds per size, after 3 runs")
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results"), help="output folder")
     parser.add_argument("--name", default="speed", help="file stem of the saved results")
     parser.add_argument("--worker", nargs=2, metavar=("METHOD", "SIZE"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.stream and (args.stream < 3 or args.two_pass):
+        parser.error("--stream needs N >= 3 frames and does not combine with --two-pass")
 
     if args.worker:
         worker(
@@ -267,6 +344,7 @@ def main(argv: list[str] | None = None) -> int:
             args.repeats,
             args.budget,
             json.loads(args.model),
+            args.stream,
         )
         return 0
 
@@ -288,6 +366,8 @@ def main(argv: list[str] | None = None) -> int:
             label += f" {args.model}"
         if args.two_pass:
             label += " (two-pass)"
+        if args.stream:
+            label += f" (stream of {args.stream})"
         for size in sizes:
             command = [sys.executable, __file__, "--worker", method, size]
             command += ["--repeats", str(args.repeats), "--budget", str(args.budget)]
@@ -297,6 +377,8 @@ def main(argv: list[str] | None = None) -> int:
                 command.append("--two-pass")
             if method == "model" and json.loads(args.model):
                 command += ["--model", args.model]
+            if args.stream:
+                command += ["--stream", str(args.stream)]
             done = subprocess.run(command, capture_output=True, text=True, cwd=ROOT)
             lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
             if done.returncode != 0 or not lines:

@@ -40,10 +40,10 @@ import numpy as np
 
 from keras_fi.errors import InputError
 from keras_fi.video import io as video_io
+from keras_fi.video.engine import BatchedInterpolator, make_engine
 from keras_fi.video.pipeline import DECODE_QUEUE_SIZE, DONE, ENCODE_QUEUE_SIZE, Pipeline
 from keras_fi.video.progress import Progress
 from keras_fi.video.scene import DEFAULT_SCENE_THRESHOLD, is_scene_cut, scene_score, thumbnail
-from keras_fi.video.tiling import DEFAULT_TILE_SIZE, Tile, plan_tiles
 from keras_fi.video.timing import (
     PlannedFrame,
     frames_after,
@@ -136,142 +136,6 @@ def default_batch_size() -> int:
     except Exception:  # a broken accelerator set-up runs on the CPU anyway
         accelerated = False
     return ACCELERATOR_BATCH_SIZE if accelerated else CPU_BATCH_SIZE
-
-
-def _to_uint8(frames: np.ndarray) -> np.ndarray:
-    return np.clip(np.floor(frames * 255.0 + 0.5), 0, 255).astype(np.uint8)
-
-
-class _Slot:
-    """One output frame in order: finished (``frame`` set) or waiting for its tiles."""
-
-    __slots__ = ("frame", "accumulator", "remaining")
-
-    def __init__(self, frame: np.ndarray | None = None, remaining: int = 0) -> None:
-        self.frame = frame
-        self.accumulator = None
-        self.remaining = remaining
-
-
-class BatchedInterpolator:
-    """Queue of output frames that runs the model in fixed-shape batches and keeps output order.
-
-    Interpolation requests are split into tiles (one whole-frame tile when the frame fits
-    ``tile_size``), gathered across requests into batches of ``batch_size``, and the last batch is
-    padded by repeating an item, so the model sees one input shape and compiles once. Copies
-    (frames that coincide with a source frame, or repeats across scene cuts) skip the model but
-    keep their place in the order.
-
-    A model with ``context_frames == 4`` also gets each pair's neighbours,
-    ``interpolate_batch(frame0, frame1, time, context=(frame_prev, frame_next))``, cut into the
-    same tiles (`add_interpolation`'s ``context``; without one, frame0 and frame1 are repeated).
-
-    Args:
-        model: object with ``interpolate_batch(frame0, frame1, time)`` on float32 arrays.
-        height: frame height.
-        width: frame width.
-        batch_size: model batch size (tiles per call when tiling).
-        tile_size: tile side above which frames are tiled; ``None`` → `DEFAULT_TILE_SIZE`,
-            0 → never tile.
-
-    Example:
-    >>> class Blend:
-    ...     def interpolate_batch(self, frame0, frame1, time):
-    ...         return frame0 + (frame1 - frame0) * time[:, None, None, None]
-    >>> engine = BatchedInterpolator(Blend(), 4, 4, batch_size=2)
-    >>> black, white = np.zeros((4, 4, 3), np.uint8), np.full((4, 4, 3), 255, np.uint8)
-    >>> engine.add_copy(black); engine.add_interpolation(black, white, 0.5); engine.flush()
-    >>> [int(frame[0, 0, 0]) for frame in engine.pop_ready()]
-    [0, 128]
-    """
-
-    def __init__(
-        self, model, height: int, width: int, *, batch_size: int = 4, tile_size: int | None = None
-    ) -> None:
-        self.model = model
-        self.batch_size = batch_size
-        tile_size = DEFAULT_TILE_SIZE if tile_size is None else tile_size
-        if tile_size and max(height, width) > tile_size:
-            self.tiles = plan_tiles(height, width, tile_size)
-        else:
-            self.tiles = [Tile(0, 0, height, width, np.ones((1, 1, 1), np.float32))]
-        self.height, self.width = height, width
-        self._queue: deque[_Slot] = deque()
-        self._items: deque[tuple] = deque()
-        self.model_calls = 0
-        self.context = getattr(model, "context_frames", 2) == 4
-
-    @property
-    def tiled(self) -> bool:
-        return len(self.tiles) > 1
-
-    def add_copy(self, frame: np.ndarray) -> None:
-        """Append a frame that needs no model call."""
-        self._queue.append(_Slot(frame))
-
-    def add_interpolation(
-        self,
-        frame0: np.ndarray,
-        frame1: np.ndarray,
-        time: float,
-        context: tuple[np.ndarray, np.ndarray] | None = None,
-    ) -> None:
-        """Append the frame at ``time`` between ``frame0`` and ``frame1`` (uint8 RGB).
-
-        ``context``: ``(frame_prev, frame_next)`` for a four-frame model (ignored otherwise);
-        ``None`` repeats ``frame0`` and ``frame1``.
-        """
-        slot = _Slot(None, remaining=len(self.tiles))
-        self._queue.append(slot)
-        frame_prev, frame_next = context if context is not None else (frame0, frame1)
-        for tile in self.tiles:
-            self._items.append((slot, tile, frame0, frame1, float(time), frame_prev, frame_next))
-        while len(self._items) >= self.batch_size:
-            self._run_batch()
-
-    def flush(self) -> None:
-        """Run the model on everything still waiting."""
-        while self._items:
-            self._run_batch()
-
-    def pop_ready(self) -> Iterator[np.ndarray]:
-        """Yield finished frames from the front of the queue, in output order."""
-        while self._queue and self._queue[0].frame is not None:
-            yield self._queue.popleft().frame
-
-    def _run_batch(self) -> None:
-        count = min(self.batch_size, len(self._items))
-        items = [self._items.popleft() for _ in range(count)]
-        # Repeat the last item so every call has the same shape (one compilation).
-        padded = items + [items[-1]] * (self.batch_size - count)
-        frame0 = np.stack([i[2][i[1].slices] for i in padded]).astype(np.float32)
-        frame1 = np.stack([i[3][i[1].slices] for i in padded]).astype(np.float32)
-        frame0 *= 1 / 255
-        frame1 *= 1 / 255
-        times = np.array([i[4] for i in padded], np.float32)
-        if self.context:
-            frame_prev = np.stack([i[5][i[1].slices] for i in padded]).astype(np.float32)
-            frame_next = np.stack([i[6][i[1].slices] for i in padded]).astype(np.float32)
-            frame_prev *= 1 / 255
-            frame_next *= 1 / 255
-            outputs = self.model.interpolate_batch(
-                frame0, frame1, times, context=(frame_prev, frame_next)
-            )
-        else:
-            outputs = self.model.interpolate_batch(frame0, frame1, times)
-        outputs = np.asarray(outputs, np.float32)
-        self.model_calls += 1
-        for (slot, tile, *_), output in zip(items, outputs):
-            if not self.tiled:
-                slot.frame = _to_uint8(output)
-                continue
-            if slot.accumulator is None:
-                slot.accumulator = np.zeros((self.height, self.width, 3), np.float32)
-            slot.accumulator[tile.slices] += output * tile.weight
-            slot.remaining -= 1
-            if slot.remaining == 0:
-                slot.frame = _to_uint8(slot.accumulator)
-                slot.accumulator = None
 
 
 @dataclass(frozen=True)
@@ -427,6 +291,9 @@ class _PairPlanner:
 
     def _emit(self, planned_frames, cut, frame0, frame1, frame_prev=None, frame_next=None):
         context = None if frame_prev is None else (frame_prev, frame_next)
+        start_pair = getattr(self.engine, "start_pair", None)
+        if start_pair is not None and not cut:  # the engine keeps each pair's motion
+            start_pair(frame0, frame1, context)
         for planned in planned_frames:
             if planned.is_copy:
                 self.engine.add_copy(frame0)
@@ -574,7 +441,7 @@ def convert(
             )
             try:
                 model = load_model(model)
-                engine = BatchedInterpolator(
+                engine = make_engine(
                     model,
                     height,
                     width,
@@ -730,7 +597,7 @@ def convert_folder(
     height, width = first.shape[:2]
     model = load_model(model)
     batch_size = batch_size or default_batch_size()
-    engine = BatchedInterpolator(model, height, width, batch_size=batch_size, tile_size=tile_size)
+    engine = make_engine(model, height, width, batch_size=batch_size, tile_size=tile_size)
     planner = _PairPlanner(engine, step, scene_threshold)
     total = factor * (len(frames) - 1) + 1
     written = 0
@@ -861,7 +728,7 @@ def interpolate_pair(
     model = load_model(model)
     between = sum(0.0 < value < 1.0 for value in values)
     batch_size = batch_size or default_batch_size()
-    engine = BatchedInterpolator(
+    engine = make_engine(
         model, *image0.shape[:2], batch_size=max(1, min(batch_size, between)), tile_size=tile_size
     )
     for value in values:

@@ -18,6 +18,54 @@ class InferenceMixin:
         ``context_frames=4`` (without it, the model repeats frame0 and frame1). Goes through
         ``predict_on_batch``, whose compiled function is cached per input shape.
         """
+        output = self.predict_on_batch(self._batch_inputs(frame0, frame1, time, context))
+        return np.clip(np.asarray(output, dtype="float32"), 0.0, 1.0)
+
+    def estimate_motion_batch(self, frame0, frame1, time, context=None) -> np.ndarray:
+        """The pair's motion at ``time`` (:meth:`motion_map`), float32 (B, H', W', 8) at the
+        padded size: the first stage of :meth:`interpolate_batch`, for
+        :meth:`synthesize_batch`. Arguments as :meth:`interpolate_batch`'s."""
+        return np.asarray(self._stage("motion").predict_on_batch(
+            self._batch_inputs(frame0, frame1, time, context)
+        ), dtype="float32")  # fmt: skip
+
+    def synthesize_batch(
+        self, frame0, frame1, time, motion, motion_prev=None, motion_next=None, context=None
+    ) -> np.ndarray:
+        """The frames at ``time`` from :meth:`estimate_motion_batch` maps, float32 in [0, 1].
+
+        ``motion``: the pairs' maps at ``time``; with ``quadratic_motion``, ``motion_prev`` and
+        ``motion_next``: the maps at time 1/2 of the pairs (frame_prev, frame0) and
+        (frame1, frame_next) (``None``: no such neighbour, as when ``context`` repeats the
+        frame). The same frames as :meth:`interpolate_batch` when the outer maps were made with
+        the context it would give the outer pairs; a video converter reuses every pair's map at
+        1/2 for both neighbours instead of running the motion network on three pairs per frame.
+        """
+        inputs = self._batch_inputs(frame0, frame1, time, context)
+        inputs["motion"] = np.asarray(motion, dtype="float32")
+        if getattr(self, "quadratic_motion", False):
+            for key, outer, frame in (
+                ("motion_prev", motion_prev, "frame_prev"),
+                ("motion_next", motion_next, "frame_next"),
+            ):
+                if outer is None:  # no neighbour: drop that side (the frame repeats)
+                    outer = inputs["motion"]
+                    inputs[frame] = inputs["frame0" if key == "motion_prev" else "frame1"]
+                inputs[key] = np.asarray(outer, dtype="float32")
+        output = self._stage("synthesis").predict_on_batch(inputs)
+        return np.clip(np.asarray(output, dtype="float32"), 0.0, 1.0)
+
+    def _stage(self, name):
+        """The cached :class:`InterpolatorStage` ``name`` (not tracked as a child layer)."""
+        from keras_fi.models.fourier_interpolator.stages import InterpolatorStage
+
+        stages = self.__dict__.setdefault("_inference_stages", {})
+        if name not in stages:
+            stages[name] = InterpolatorStage(self, name, name=f"{self.name}_{name}")
+        return stages[name]
+
+    def _batch_inputs(self, frame0, frame1, time, context):
+        """The model's input dict from float32 batches (``interpolate_batch``'s arguments)."""
         frame0 = np.asarray(frame0, dtype="float32")
         frame1 = np.asarray(frame1, dtype="float32")
         time = np.asarray(time, dtype="float32").reshape(-1)
@@ -28,8 +76,7 @@ class InferenceMixin:
             frame_prev, frame_next = context if context is not None else (frame0, frame1)
             inputs["frame_prev"] = np.asarray(frame_prev, dtype="float32")
             inputs["frame_next"] = np.asarray(frame_next, dtype="float32")
-        output = self.predict_on_batch(inputs)
-        return np.clip(np.asarray(output, dtype="float32"), 0.0, 1.0)
+        return inputs
 
     def interpolate(self, frame0, frame1, time=0.5, two_pass: bool = False, context=None):
         """Interpolates between numpy frames.

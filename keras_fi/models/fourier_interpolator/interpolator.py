@@ -344,66 +344,154 @@ class FourierInterpolator(InferenceMixin, PresetMixin, keras.Model):
 
     # ------------------------------------------------------------------ forward
     def call(self, inputs, training=None):
+        frame0, frame1, time, neighbours, (height, width) = self._prepare(inputs)
+        if not self.has_motion:
+            _, residual, _ = self._network(frame0, frame1, time, None, training)
+            base = (1.0 - time) * frame0 + time * frame1
+            output = base + ops.cast(residual, base.dtype)
+            return ops.cast(output[:, :height, :width], "float32")
+        flow0, flow1, logit, residual, outer = self._motion(
+            frame0, frame1, time, neighbours, training, outer=self.quadratic_motion
+        )
+        if self.quadratic_motion:
+            frame_prev, frame_next = neighbours
+            flow0, flow1 = self.quadratic(
+                flow0, flow1, *outer, time,
+                _differs(frame_prev, frame0), _differs(frame_next, frame1),
+            )  # fmt: skip
+        if self.flow_loss_weight and isinstance(inputs, dict) and "flow" in inputs:
+            flows = ops.concatenate([flow0, flow1], axis=-1)
+            self.add_loss(self._flow_loss(flows[:, :height, :width], inputs))
+        output = self._synthesize(frame0, frame1, time, flow0, flow1, logit, residual)
+        return output[:, :height, :width]
+
+    # ------------------------------------------------------ the two stages of a video stream
+    def motion_map(self, inputs):
+        """The pair's motion at its time, without the neighbours' bend: (batch, H', W', 8) float32
+        at the padded size H' x W' (a multiple of ``size_multiple``): the flows from the time to
+        frame0 and to frame1, the blend logit and the residual image.
+
+        With ``quadratic_motion`` a video converter runs this once per pair at time 1/2 and
+        hands each pair's map to its neighbours as their outer motion
+        (:meth:`synthesize_from_motion`), instead of running the motion network on three pairs
+        per frame. Inputs as :meth:`call`'s.
+        """
+        if not self.has_motion:
+            raise ValueError(
+                "motion_map needs a model that predicts flow (motion='cascade'/'unet')."
+            )
+        frame0, frame1, time, neighbours, _ = self._prepare(inputs)
+        flow0, flow1, logit, residual, _ = self._motion(
+            frame0, frame1, time, neighbours, training=False, outer=False
+        )
+        parts = [flow0, flow1, logit, residual]
+        return ops.concatenate([ops.cast(part, "float32") for part in parts], axis=-1)
+
+    def synthesize_from_motion(self, inputs):
+        """The frame at ``time`` from precomputed :meth:`motion_map` maps.
+
+        ``inputs``: :meth:`call`'s, plus ``"motion"`` (the pair's map at ``time``) and, with
+        ``quadratic_motion``, ``"motion_prev"`` and ``"motion_next"``: the maps at time 1/2 of
+        the pairs (frame_prev, frame0) and (frame1, frame_next). Their displacements bend the
+        flows exactly as :meth:`call` does when it runs the outer pairs itself; a neighbour that
+        repeats its frame is not used (its map may be anything, e.g. the pair's own).
+        """
+        frame0, frame1, time, neighbours, (height, width) = self._prepare(inputs)
+        motion = ops.cast(inputs["motion"], "float32")
+        flow0, flow1, logit, residual = _split_motion(motion)
+        if self.quadratic_motion:
+            frame_prev, frame_next = neighbours
+            outer = []
+            for key in ("motion_prev", "motion_next"):
+                outer_flow0, outer_flow1, _, _ = _split_motion(ops.cast(inputs[key], "float32"))
+                outer.append(outer_flow1 - outer_flow0)
+            flow0, flow1 = self.quadratic(
+                flow0, flow1, *outer, time,
+                _differs(frame_prev, frame0), _differs(frame_next, frame1),
+            )  # fmt: skip
+        output = self._synthesize(frame0, frame1, time, flow0, flow1, logit, residual)
+        return output[:, :height, :width]
+
+    # ------------------------------------------------------------------ the parts of call
+    def _prepare(self, inputs):
+        """(frame0, frame1, time, neighbours, (height, width)): the frames padded, time
+        (batch, 1, 1, 1), the padded (frame_prev, frame_next) with ``context_frames=4`` (else
+        None) and the input size."""
         frame0, frame1, time = self._unpack(inputs)
         shape = ops.shape(frame0)
-        height, width = shape[1], shape[2]
+        size = (shape[1], shape[2])
         frame0 = self._pad(frame0)
         frame1 = self._pad(frame1)
         time = ops.reshape(ops.cast(time, frame0.dtype), (-1, 1, 1, 1))
+        neighbours = None
+        if self.context_frames == 4:
+            neighbours = [self._pad(f) for f in self._unpack_context(inputs, frame0, frame1)]
+        return frame0, frame1, time, neighbours, size
 
+    def _network(self, frame0, frame1, time, neighbours, training, outer=False):
+        """The network at its ``scale``: (flow/blend map, residual at full resolution, halvings
+        between the map and full resolution). ``outer``: the outer pairs join the batch."""
         net0, net1 = frame0, frame1  # the frames the network sees (``scale``)
         for _ in range(self.scale_levels):
             net0, net1 = downsample2x(net0), downsample2x(net1)
         context = None
-        if self.context_frames == 4:
-            neighbours = [self._pad(f) for f in self._unpack_context(inputs, frame0, frame1)]
+        if neighbours is not None:
             context = []
             for frame in neighbours:
                 for _ in range(self.scale_levels):
                     frame = downsample2x(frame)
                 context.append(frame)
-
         if self.motion == "cascade":
-            flow_mask, residual, flow_level = self._cascade(net0, net1, time, training, context)
+            flow_mask, residual, flow_level = self._cascade(
+                net0, net1, time, training, context, outer
+            )
         else:
             flow_mask, residual, flow_level = self._unet(net0, net1, time, training)
         for _ in range(self.scale_levels):
             residual = upsample2x(residual)
-        if self.has_motion:
-            for _ in range(flow_level + self.scale_levels):
-                flow_mask = upsample_flow_mask(flow_mask)
-            flow0, flow1 = flow_mask[..., 0:2], flow_mask[..., 2:4]
-            if self.quadratic_motion:
-                # The batch holds the pair, then (frame_prev, frame0), then (frame1, frame_next).
-                frame_prev, frame_next = neighbours
+        return flow_mask, residual, flow_level + self.scale_levels
+
+    def _motion(self, frame0, frame1, time, neighbours, training, outer):
+        """The pair's full-resolution (flow0, flow1, blend logit, residual, outer displacements).
+
+        ``outer`` (``quadratic_motion``): the outer pairs run in the same batch as the pair, and
+        the last item is their displacements (frame_prev → frame0, frame1 → frame_next at their
+        midpoints); else None.
+        """
+        flow_mask, residual, halvings = self._network(
+            frame0, frame1, time, neighbours, training, outer
+        )
+        for _ in range(halvings):
+            flow_mask = upsample_flow_mask(flow_mask)
+        flow0, flow1 = flow_mask[..., 0:2], flow_mask[..., 2:4]
+        displacements = None
+        if outer:
+            # The batch holds the pair, then (frame_prev, frame0), then (frame1, frame_next).
+            frame_prev, frame_next = neighbours
+            if self.refinement is not None:
                 frames0 = ops.concatenate([frame0, frame_prev, frame1], axis=0)
                 frames1 = ops.concatenate([frame1, frame0, frame_next], axis=0)
-                times = self._pair_times(time)
-                if self.refinement is not None:
-                    flow0, flow1 = self.refinement(frames0, frames1, flow0, flow1, times)
-                flow0, prev0, next0 = ops.split(flow0, 3, axis=0)
-                flow1, prev1, next1 = ops.split(flow1, 3, axis=0)
-                flow0, flow1 = self.quadratic(
-                    flow0, flow1, prev1 - prev0, next1 - next0, time,
-                    _differs(frame_prev, frame0), _differs(frame_next, frame1),
-                )  # fmt: skip
-                flow_mask = _pair_part(flow_mask)
-            elif self.refinement is not None:
-                flow0, flow1 = self.refinement(frame0, frame1, flow0, flow1, time)
-            warped0 = backward_warp(frame0, flow0, self.warp_interpolation)
-            warped1 = backward_warp(frame1, flow1, self.warp_interpolation)
-            # Blend weights start at (1 - time, time): the logit adds to the log-prior.
-            eps = 1e-4
-            logit = flow_mask[..., 4:5] + ops.log(1.0 - time + eps) - ops.log(time + eps)
-            weight0 = ops.sigmoid(logit)
-            base = weight0 * warped0 + (1.0 - weight0) * warped1
-            if self.flow_loss_weight and isinstance(inputs, dict) and "flow" in inputs:
-                flows = ops.concatenate([flow0, flow1], axis=-1)
-                self.add_loss(self._flow_loss(flows[:, :height, :width], inputs))
-        else:
-            base = (1.0 - time) * frame0 + time * frame1
+                flow0, flow1 = self.refinement(
+                    frames0, frames1, flow0, flow1, self._pair_times(time)
+                )
+            flow0, prev0, next0 = ops.split(flow0, 3, axis=0)
+            flow1, prev1, next1 = ops.split(flow1, 3, axis=0)
+            displacements = (prev1 - prev0, next1 - next0)
+            flow_mask = _pair_part(flow_mask)
+        elif self.refinement is not None:
+            flow0, flow1 = self.refinement(frame0, frame1, flow0, flow1, time)
+        return flow0, flow1, flow_mask[..., 4:5], residual, displacements
+
+    def _synthesize(self, frame0, frame1, time, flow0, flow1, logit, residual):
+        """Warps both frames by the flows, blends them by the logit and adds the residual."""
+        warped0 = backward_warp(frame0, flow0, self.warp_interpolation)
+        warped1 = backward_warp(frame1, flow1, self.warp_interpolation)
+        # Blend weights start at (1 - time, time): the logit adds to the log-prior.
+        eps = 1e-4
+        logit = ops.cast(logit, warped0.dtype) + ops.log(1.0 - time + eps) - ops.log(time + eps)
+        weight0 = ops.sigmoid(logit)
+        base = weight0 * warped0 + (1.0 - weight0) * warped1
         output = base + ops.cast(residual, base.dtype)
-        output = output[:, :height, :width]
         return ops.cast(output, "float32")
 
     def _pyramids(self, net0, net1):
@@ -415,10 +503,11 @@ class FourierInterpolator(InferenceMixin, PresetMixin, keras.Model):
             pyramid1.append(net1)
         return pyramid0, pyramid1
 
-    def _cascade(self, net0, net1, time, training, context=None):
+    def _cascade(self, net0, net1, time, training, context=None, outer=False):
         """Learned coarse-to-fine motion; returns (flow/blend map, residual at the network's
         resolution, halvings between the two). ``context``: (frame_prev, frame_next) at the
-        network's resolution, with ``context_frames=4``."""
+        network's resolution, with ``context_frames=4``; ``outer``: the outer pairs at time 1/2
+        join the batch after the pair (``quadratic_motion``)."""
         # Weights shared by all frames: run them as one batch (frame0's examples first, then
         # frame1's, then frame_prev's and frame_next's).
         frames = [net0, net1] + (list(context) if context is not None else [])
@@ -426,7 +515,7 @@ class FourierInterpolator(InferenceMixin, PresetMixin, keras.Model):
         finest = features[0]
         if context is not None:  # the fusion sees frame0's and frame1's features only
             finest = ops.split(finest, 2, axis=0)[0]
-        if self.quadratic_motion:
+        if outer:
             # The outer pairs (frame_prev, frame0) and (frame1, frame_next) at time 1/2 join the
             # batch; each pair's own neighbours are its context (the ends repeat their frame).
             frame_prev, frame_next = context
@@ -445,7 +534,7 @@ class FourierInterpolator(InferenceMixin, PresetMixin, keras.Model):
         level = self.motion_estimator.output_level
         # The fusion makes the pair's frame only.
         fine_flow_mask, image0, image1 = flow_mask, pyramid0[0], pyramid1[0]
-        if self.quadratic_motion:
+        if outer:
             fine_flow_mask, image0, image1 = (
                 _pair_part(x) for x in (fine_flow_mask, image0, image1)
             )
@@ -645,6 +734,11 @@ class FourierInterpolator(InferenceMixin, PresetMixin, keras.Model):
         if isinstance(config.get("dtype"), dict):
             config["dtype"] = keras.saving.deserialize_keras_object(config["dtype"])
         return cls(**config)
+
+
+def _split_motion(motion):
+    """(flow0, flow1, blend logit, residual) of a :meth:`FourierInterpolator.motion_map`."""
+    return motion[..., 0:2], motion[..., 2:4], motion[..., 4:5], motion[..., 5:8]
 
 
 def _pair_part(tensor):
