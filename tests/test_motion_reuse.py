@@ -63,6 +63,16 @@ def test_the_stages_make_the_one_call_models_frame():
     model = four_frame_cascade(seed=1, quadratic_motion=True, refine_iterations=1)
     rng = np.random.default_rng(0)
     prev, frame0, frame1, next_ = (rng.random((2, 40, 56, 3), dtype=np.float32) for _ in range(4))
+    # Features made beforehand, one frame at a time, give the same motion.
+    features = {
+        "frame0": model.features_batch(frame0), "frame1": model.features_batch(frame1),
+        "frame_prev": model.features_batch(prev), "frame_next": model.features_batch(next_),
+    }  # fmt: skip
+    np.testing.assert_allclose(
+        model.estimate_motion_batch(frame0, frame1, [0.4, 0.6], (prev, next_), features),
+        model.estimate_motion_batch(frame0, frame1, [0.4, 0.6], (prev, next_)),
+        atol=2e-5,
+    )
     before = model.estimate_motion_batch(prev, frame0, [0.5], (prev, frame1))
     after = model.estimate_motion_batch(frame1, next_, [0.5], (frame0, next_))
     for time in ([0.5, 0.5], [0.3, 0.7]):
@@ -81,27 +91,35 @@ def test_the_stages_make_the_one_call_models_frame():
 
 
 class StageRecorder:
-    """Forwards to a quadratic model; records the source indices of every motion call."""
+    """Forwards to a quadratic model; records the source indices of every motion call and of
+    every frame whose features it makes."""
 
     context_frames = 4
     quadratic_motion = True
 
     def __init__(self, model, sources) -> None:
         self.model, self.sources = model, sources
-        self.motion_calls, self.one_calls, self.batches = [], 0, 0
+        self.motion_calls, self.one_calls, self.batches, self.feature_rows = [], 0, 0, []
 
     def _index(self, batch) -> int:
         frame = np.floor(batch[0] * 255 + 0.5).astype(np.uint8)
         return next(i for i, s in enumerate(self.sources) if np.array_equal(frame, s))
 
-    def estimate_motion_batch(self, frame0, frame1, time, context=None):
+    def estimate_motion_batch(self, frame0, frame1, time, context=None, features=None):
         frames = (frame0, frame1, *context)
         self.batches += 1
         for row in range(len(time)):  # a short last batch repeats its last row: counted once
             call = ([self._index(f[row : row + 1]) for f in frames], float(time[row]))
             if not self.motion_calls or call != self.motion_calls[-1]:
                 self.motion_calls.append(call)
-        return self.model.estimate_motion_batch(frame0, frame1, time, context)
+        return self.model.estimate_motion_batch(frame0, frame1, time, context, features)
+
+    def features_batch(self, frames):
+        rows = [self._index(frames[row : row + 1]) for row in range(len(frames))]
+        while len(rows) > 1 and rows[-1] == rows[-2]:  # a short batch repeats its last row
+            rows.pop()
+        self.feature_rows.extend(rows)
+        return self.model.features_batch(frames)
 
     def synthesize_batch(self, *args, **kwargs):
         return self.model.synthesize_batch(*args, **kwargs)
@@ -145,6 +163,8 @@ def test_the_converter_estimates_each_pairs_motion_once_within_its_scene(
     ]
     assert recorder.one_calls == 0
     assert recorder.batches == -(-7 // batch_size)  # no batch spent on a map made before
+    # Each frame's features once, though each pair's motion needs four frames'.
+    assert sorted(recorder.feature_rows) == list(range(9))
 
 
 @pytest.mark.parametrize("batch_size", [1, 3])

@@ -9,7 +9,7 @@ the engine for a model.
 
 from __future__ import annotations
 
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import Iterator
 
 import numpy as np
@@ -159,6 +159,8 @@ class BatchedInterpolator:
 
 # The time at which every pair's motion is shared with its neighbours.
 _HALF = 0.5
+# The model's names of a pair's frames, in the order of _Pair.frames.
+_FRAME_KEYS = ("frame0", "frame1", "frame_prev", "frame_next")
 
 
 class _Pair:
@@ -197,6 +199,9 @@ class MotionReuseInterpolator(BatchedInterpolator):
     frame of an outer pair's context); at the ends and next to scene cuts the frames are the
     same as ``interpolate_batch``'s.
 
+    With ``features_batch`` on the model, each source frame's feature pyramid is made once too
+    (a pair's motion needs four frames' features; consecutive pairs share three).
+
     A frame waits until the pair after its own has been seen (its motion is the frame's outer
     motion). Pairs come from `start_pair` (or from `add_interpolation`'s arguments); a neighbour
     pair that never came (only copies were planned there) is estimated on its own, with the
@@ -215,6 +220,11 @@ class MotionReuseInterpolator(BatchedInterpolator):
         self._waiting: deque[tuple] = deque()  # (slot, tile index, time, pair), in order
         self._ready: deque[tuple] = deque()
         self.motion_calls = 0
+        self.feature_calls = 0
+        self._reuse_features = callable(getattr(model, "features_batch", None))
+        # (id(frame), tile index) -> (frame, its feature levels): the frames of the last pairs.
+        self._features: OrderedDict[tuple[int, int], tuple] = OrderedDict()
+        self._features_size = (4 * self.batch_size + 8) * len(self.tiles)
 
     def start_pair(self, frame0, frame1, context=None) -> None:
         """The next source pair (uint8 RGB), with ``context = (frame_prev, frame_next)``;
@@ -323,12 +333,49 @@ class MotionReuseInterpolator(BatchedInterpolator):
         indices = [index for _, index, _ in padded]
         frames = [self._tile_batch([p.frames[k] for p, _, _ in padded], indices) for k in range(4)]
         times = np.array([time for *_, time in padded], np.float32)
+        features = None
+        if self._reuse_features:
+            keyed = [[(p.frames[k], index) for p, index, _ in padded] for k in range(4)]
+            self._make_features([item for column in keyed for item in column])
+            features = {
+                name: [np.stack(levels) for levels in zip(*(self._cached(*i) for i in column))]
+                for name, column in zip(_FRAME_KEYS, keyed)
+            }
         maps = self.model.estimate_motion_batch(
-            frames[0], frames[1], times, context=(frames[2], frames[3])
+            frames[0], frames[1], times, context=(frames[2], frames[3]), features=features
         )
         self.motion_calls += 1
         for (pair, index, time), motion in zip(requests, maps):
             pair.maps[(index, time)] = motion
+
+    def _cached(self, frame, index):
+        """A tile's feature levels from the cache (made by `_make_features`)."""
+        key = (id(frame), index)
+        self._features.move_to_end(key)
+        return self._features[key][1]
+
+    def _make_features(self, wanted) -> None:
+        """Makes the features of the (frame, tile index) pairs not in the cache, in batches."""
+        missing, seen = [], set()
+        for frame, index in wanted:
+            key = (id(frame), index)
+            if key in self._features:  # most recent: the eviction below keeps it
+                self._features.move_to_end(key)
+            elif key not in seen:
+                seen.add(key)
+                missing.append((frame, index))
+        for start in range(0, len(missing), self.batch_size):
+            chunk = missing[start : start + self.batch_size]
+            padded = chunk + [chunk[-1]] * (self.batch_size - len(chunk))
+            batch = self._tile_batch([frame for frame, _ in padded], [i for _, i in padded])
+            levels = self.model.features_batch(batch)
+            self.feature_calls += 1
+            for row, (frame, index) in enumerate(chunk):
+                # The frame stays referenced, so its id is not reused while it is cached.
+                self._features[(id(frame), index)] = (frame, [level[row] for level in levels])
+        # The cache keeps at least this batch's frames (4 per pair, at the end).
+        while len(self._features) > max(self._features_size, 4 * self.batch_size):
+            self._features.popitem(last=False)
 
     def _run_synthesis(self) -> None:
         count = min(self.batch_size, len(self._ready))

@@ -21,13 +21,25 @@ class InferenceMixin:
         output = self.predict_on_batch(self._batch_inputs(frame0, frame1, time, context))
         return np.clip(np.asarray(output, dtype="float32"), 0.0, 1.0)
 
-    def estimate_motion_batch(self, frame0, frame1, time, context=None) -> np.ndarray:
+    def features_batch(self, frames) -> list[np.ndarray]:
+        """Each frame's feature pyramid (:meth:`frame_features`): float32 (B, H, W, 3) in [0, 1]
+        → one (B, h, w, channels) array per level, for :meth:`estimate_motion_batch`."""
+        inputs = {"frame0": np.asarray(frames, dtype="float32")}
+        levels = self._stage("features").predict_on_batch(inputs)
+        return [np.asarray(level, dtype="float32") for level in levels]
+
+    def estimate_motion_batch(self, frame0, frame1, time, context=None, features=None):
         """The pair's motion at ``time`` (:meth:`motion_map`), float32 (B, H', W', 8) at the
         padded size: the first stage of :meth:`interpolate_batch`, for
-        :meth:`synthesize_batch`. Arguments as :meth:`interpolate_batch`'s."""
-        return np.asarray(self._stage("motion").predict_on_batch(
-            self._batch_inputs(frame0, frame1, time, context)
-        ), dtype="float32")  # fmt: skip
+        :meth:`synthesize_batch`. Arguments as :meth:`interpolate_batch`'s; ``features``
+        (optional): ``{"frame0": levels, "frame1": ..., "frame_prev": ..., "frame_next": ...}``
+        from :meth:`features_batch`, so that a stream makes each frame's features once."""
+        inputs = self._batch_inputs(frame0, frame1, time, context)
+        for key, levels in (features or {}).items():
+            for level, value in enumerate(levels):
+                inputs[f"{key}_features{level}"] = np.asarray(value, dtype="float32")
+        motion = self._stage("motion").predict_on_batch(inputs)
+        return np.asarray(motion, dtype="float32")
 
     def synthesize_batch(
         self, frame0, frame1, time, motion, motion_prev=None, motion_next=None, context=None

@@ -24,6 +24,10 @@ SCALE_LEVELS = {1.0: 0, 0.5: 1, 0.25: 2}
 
 # Each decoder head predicts: flow (time → frame0), flow (time → frame1), blend logit.
 _HEAD_CHANNELS = 5
+# The frames of a four-frame model in the order its feature batch holds them.
+FRAME_KEYS = ("frame0", "frame1", "frame_prev", "frame_next")
+# Key infix of precomputed features in motion_map's inputs: f"{frame}{FEATURES}{level}".
+FEATURES = "_features"
 # ``motion`` values: how the network finds motion (True is the one-pass U-Net, kept for presets
 # saved before the cascade existed).
 MOTIONS = ("cascade", "unet", "none")
@@ -374,18 +378,49 @@ class FourierInterpolator(InferenceMixin, PresetMixin, keras.Model):
         With ``quadratic_motion`` a video converter runs this once per pair at time 1/2 and
         hands each pair's map to its neighbours as their outer motion
         (:meth:`synthesize_from_motion`), instead of running the motion network on three pairs
-        per frame. Inputs as :meth:`call`'s.
+        per frame. Inputs as :meth:`call`'s; with ``motion="cascade"`` also, optionally, each
+        frame's :meth:`frame_features` (``"frame0_features0"``, ... one key per frame and level,
+        the frames named as in :data:`FRAME_KEYS`), so that a stream makes each frame's features
+        once.
         """
         if not self.has_motion:
             raise ValueError(
                 "motion_map needs a model that predicts flow (motion='cascade'/'unet')."
             )
         frame0, frame1, time, neighbours, _ = self._prepare(inputs)
+        features = None
+        if self.motion == "cascade" and f"frame0{FEATURES}0" in inputs:
+            keys = FRAME_KEYS[: self.context_frames]
+            features = [
+                ops.concatenate(
+                    [
+                        ops.cast(inputs[f"{key}{FEATURES}{level}"], self.compute_dtype)
+                        for key in keys
+                    ],
+                    axis=0,
+                )
+                for level in range(self.levels)
+            ]
         flow0, flow1, logit, residual, _ = self._motion(
-            frame0, frame1, time, neighbours, training=False, outer=False
+            frame0, frame1, time, neighbours, training=False, outer=False, features=features
         )
         parts = [flow0, flow1, logit, residual]
         return ops.concatenate([ops.cast(part, "float32") for part in parts], axis=-1)
+
+    def frame_features(self, inputs):
+        """The feature pyramid of single frames (``motion="cascade"``): ``{"frame0": (batch, H,
+        W, 3)}`` → a list of (batch, h, w, channels), one per level, as :meth:`motion_map` takes
+        them. The frames are padded and scaled as :meth:`call` does."""
+        if self.motion != "cascade":
+            raise ValueError("frame_features needs motion='cascade'.")
+        frames = self._pad(ops.cast(inputs["frame0"], self.compute_dtype))
+        for _ in range(self.scale_levels):
+            frames = downsample2x(frames)
+        return self._features(frames)
+
+    def _features(self, frames):
+        """The shared feature pyramid of frames at the network's resolution."""
+        return self.feature_extractor(frames * 2.0 - 1.0)
 
     def synthesize_from_motion(self, inputs):
         """The frame at ``time`` from precomputed :meth:`motion_map` maps.
@@ -428,9 +463,10 @@ class FourierInterpolator(InferenceMixin, PresetMixin, keras.Model):
             neighbours = [self._pad(f) for f in self._unpack_context(inputs, frame0, frame1)]
         return frame0, frame1, time, neighbours, size
 
-    def _network(self, frame0, frame1, time, neighbours, training, outer=False):
+    def _network(self, frame0, frame1, time, neighbours, training, outer=False, features=None):
         """The network at its ``scale``: (flow/blend map, residual at full resolution, halvings
-        between the map and full resolution). ``outer``: the outer pairs join the batch."""
+        between the map and full resolution). ``outer``: the outer pairs join the batch;
+        ``features``: the frames' feature pyramid, made beforehand (``motion="cascade"``)."""
         net0, net1 = frame0, frame1  # the frames the network sees (``scale``)
         for _ in range(self.scale_levels):
             net0, net1 = downsample2x(net0), downsample2x(net1)
@@ -443,7 +479,7 @@ class FourierInterpolator(InferenceMixin, PresetMixin, keras.Model):
                 context.append(frame)
         if self.motion == "cascade":
             flow_mask, residual, flow_level = self._cascade(
-                net0, net1, time, training, context, outer
+                net0, net1, time, training, context, outer, features
             )
         else:
             flow_mask, residual, flow_level = self._unet(net0, net1, time, training)
@@ -451,7 +487,7 @@ class FourierInterpolator(InferenceMixin, PresetMixin, keras.Model):
             residual = upsample2x(residual)
         return flow_mask, residual, flow_level + self.scale_levels
 
-    def _motion(self, frame0, frame1, time, neighbours, training, outer):
+    def _motion(self, frame0, frame1, time, neighbours, training, outer, features=None):
         """The pair's full-resolution (flow0, flow1, blend logit, residual, outer displacements).
 
         ``outer`` (``quadratic_motion``): the outer pairs run in the same batch as the pair, and
@@ -459,7 +495,7 @@ class FourierInterpolator(InferenceMixin, PresetMixin, keras.Model):
         midpoints); else None.
         """
         flow_mask, residual, halvings = self._network(
-            frame0, frame1, time, neighbours, training, outer
+            frame0, frame1, time, neighbours, training, outer, features
         )
         for _ in range(halvings):
             flow_mask = upsample_flow_mask(flow_mask)
@@ -503,15 +539,17 @@ class FourierInterpolator(InferenceMixin, PresetMixin, keras.Model):
             pyramid1.append(net1)
         return pyramid0, pyramid1
 
-    def _cascade(self, net0, net1, time, training, context=None, outer=False):
+    def _cascade(self, net0, net1, time, training, context=None, outer=False, features=None):
         """Learned coarse-to-fine motion; returns (flow/blend map, residual at the network's
         resolution, halvings between the two). ``context``: (frame_prev, frame_next) at the
         network's resolution, with ``context_frames=4``; ``outer``: the outer pairs at time 1/2
-        join the batch after the pair (``quadratic_motion``)."""
+        join the batch after the pair (``quadratic_motion``); ``features``: the pyramid of the
+        frames (in the batch order below), made beforehand by :meth:`frame_features`."""
         # Weights shared by all frames: run them as one batch (frame0's examples first, then
         # frame1's, then frame_prev's and frame_next's).
         frames = [net0, net1] + (list(context) if context is not None else [])
-        features = self.feature_extractor(ops.concatenate(frames, axis=0) * 2.0 - 1.0)
+        if features is None:
+            features = self._features(ops.concatenate(frames, axis=0))
         finest = features[0]
         if context is not None:  # the fusion sees frame0's and frame1's features only
             finest = ops.split(finest, 2, axis=0)[0]

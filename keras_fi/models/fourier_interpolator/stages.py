@@ -4,22 +4,23 @@ from __future__ import annotations
 
 import keras
 
-STAGES = ("motion", "synthesis")
+STAGES = ("features", "motion", "synthesis")
 
 
 @keras.saving.register_keras_serializable(package="keras_fi")
 class InterpolatorStage(keras.Model):
     """One stage of a :class:`FourierInterpolator`, as a model of its own (same weights).
 
-    ``"motion"`` returns :meth:`FourierInterpolator.motion_map` (the pair's flows, blend logit
-    and residual); ``"synthesis"`` returns :meth:`FourierInterpolator.synthesize_from_motion`
+    ``"features"`` returns :meth:`FourierInterpolator.frame_features` (one frame's feature
+    pyramid), ``"motion"`` :meth:`FourierInterpolator.motion_map` (the pair's flows, blend logit
+    and residual), ``"synthesis"`` returns :meth:`FourierInterpolator.synthesize_from_motion`
     (the frame from such maps). A video converter runs the motion stage once per source pair and
-    reuses its maps for the neighbouring pairs (``quadratic_motion``); each stage gets its own
-    compiled ``predict_on_batch``.
+    reuses its maps for the neighbouring pairs (``quadratic_motion``), and makes each frame's
+    features once; each stage gets its own compiled ``predict_on_batch``.
 
     Args:
         interpolator: the built :class:`FourierInterpolator` whose layers the stage calls.
-        stage: ``"motion"`` or ``"synthesis"``.
+        stage: ``"features"``, ``"motion"`` or ``"synthesis"``.
     """
 
     def __init__(self, interpolator, stage: str, **kwargs):
@@ -35,12 +36,17 @@ class InterpolatorStage(keras.Model):
         self.built = True
 
     def call(self, inputs, training=None):
+        if self.stage == "features":
+            return self.interpolator.frame_features(inputs)
         if self.stage == "motion":
             return self.interpolator.motion_map(inputs)
         return self.interpolator.synthesize_from_motion(inputs)
 
     def compute_output_spec(self, inputs, training=None):
         shape = tuple(inputs["frame0"].shape)
+        if self.stage == "features":
+            channels = self.interpolator.encoder_filters
+            return [keras.KerasTensor((shape[0], None, None, c), dtype="float32") for c in channels]
         if self.stage == "motion":  # at the padded size
             return keras.KerasTensor((shape[0], None, None, 8), dtype="float32")
         return keras.KerasTensor(shape, dtype="float32")
