@@ -17,6 +17,7 @@ import pytest
 from helpers import four_frame_cascade
 from test_video_convert import moving_frames, write_video
 
+from keras_fi.models.fourier_interpolator.stages import STAGES
 from keras_fi.video import convert, convert_folder, interpolate_pair
 from keras_fi.video import io as video_io
 from keras_fi.video.engine import BatchedInterpolator, MotionReuseInterpolator, make_engine
@@ -231,6 +232,12 @@ def test_tiled_reuse_equals_the_tiled_one_call_path(quadratic_model, tmp_path):
                        batch_size=2, progress=False)  # fmt: skip
         outputs[name] = video_io.read_image(video_io.list_frames(tmp_path / name)[3])
     np.testing.assert_allclose(outputs["reuse"], outputs["one_call"], atol=1)
+
+
+def test_the_model_and_its_stages_are_built_before_their_first_call(quadratic_model):
+    """An unbuilt sublayer makes Keras run the first predict_on_batch eagerly, op by op."""
+    for model in (quadratic_model, *(quadratic_model._stage(name) for name in STAGES)):
+        assert [layer.name for layer in model._flatten_layers() if not layer.built] == []
 
 
 def test_engine_choice_and_a_lone_pair(quadratic_model, tmp_path):

@@ -54,6 +54,11 @@ class QuadraticMotion(keras.layers.Layer):
             raise ValueError(f"consistency must be > 0 pixels, got {consistency!r}")
         self.consistency = float(consistency)
 
+    def build(self, input_shape=None):
+        """No weights. Marking it built matters: with an unbuilt sublayer, Keras (JAX) runs a
+        model's first ``predict_on_batch`` eagerly, op by op, to build it (20 s at 320x180)."""
+        self.built = True
+
     def call(self, flow0, flow1, displacement_prev, displacement_next, time, has_prev, has_next):
         """Returns the bent (flow0, flow1).
 

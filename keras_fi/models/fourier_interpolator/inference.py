@@ -73,7 +73,9 @@ class InferenceMixin:
 
         stages = self.__dict__.setdefault("_inference_stages", {})
         if name not in stages:
-            stages[name] = InterpolatorStage(self, name, name=f"{self.name}_{name}")
+            stage = InterpolatorStage(self, name, name=f"{self.name}_{name}")
+            stage.build()  # else the first predict_on_batch runs the stage eagerly to build it
+            stages[name] = stage
         return stages[name]
 
     def _batch_inputs(self, frame0, frame1, time, context):

@@ -314,6 +314,8 @@ class FourierInterpolator(InferenceMixin, PresetMixin, keras.Model):
             self.feature_extractor.build((None, size, size, 3))
             self.motion_estimator.build()
             self.fusion.build((None, size // 2, size // 2, self.encoder_filters[0]))
+            if self.quadratic is not None:
+                self.quadratic.build()
             self.built = True
             return
         shape = (None, size, size, 3)
