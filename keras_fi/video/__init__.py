@@ -10,13 +10,13 @@ Example:
 """
 
 from keras_fi.video.convert import (
-    BatchedInterpolator,
     ConversionResult,
     convert,
     convert_folder,
     interpolate_pair,
     load_model,
 )
+from keras_fi.video.engine import BatchedInterpolator, MotionReuseInterpolator, make_engine
 from keras_fi.video.scene import DEFAULT_SCENE_THRESHOLD
 from keras_fi.video.tiling import DEFAULT_TILE_SIZE
 
@@ -25,8 +25,10 @@ __all__ = [
     "DEFAULT_TILE_SIZE",
     "BatchedInterpolator",
     "ConversionResult",
+    "MotionReuseInterpolator",
     "convert",
     "convert_folder",
     "interpolate_pair",
     "load_model",
+    "make_engine",
 ]

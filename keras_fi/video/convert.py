@@ -7,7 +7,9 @@ Decoding and encoding run on their own threads beside the model (`pipeline`), jo
 queues: besides the current source pairs and one batch, at most `pipeline.DECODE_QUEUE_SIZE`
 decoded and `pipeline.ENCODE_QUEUE_SIZE` finished frames wait, so memory is flat in the video's
 length. A model with ``context_frames == 4`` also gets each pair's neighbouring source frames
-(the pair's own edge frame at the video's ends and across scene cuts). `convert_folder` does
+(the pair's own edge frame at the video's ends and across scene cuts); with ``quadratic_motion``
+the engine (`engine.MotionReuseInterpolator`) estimates each pair's motion once and shares it with
+the neighbouring pairs. `convert_folder` does
 the same for a folder of numbered frames (on one thread) and `interpolate_pair` for two images.
 
 Frame counts. A video of ``n`` frames at ``r`` fps converted with ``factor=f`` gets ``f * n``

@@ -92,9 +92,12 @@ class FourierInterpolator(InferenceMixin, PresetMixin, keras.Model):
             pairs (``frame_prev``, ``frame0``) and (``frame1``, ``frame_next``), in the same
             batch, and bend the pair's flows by the constant acceleration the three
             displacements imply (:class:`~keras_fi.layers.QuadraticMotion`, no
-            weights of its own; QVI's quadratic flow). The motion network and the refinement run
-            on three pairs: about 2.5 times the time of the two-frame model on a CPU. A neighbour
-            that repeats its frame (the ends of a video, scene cuts) is not used.
+            weights of its own; QVI's quadratic flow). In one call the motion network and the
+            refinement run on three pairs: about 3 times the time of the two-frame model on a
+            CPU. A video converter runs the stages instead (:meth:`frame_features`,
+            :meth:`motion_map`, :meth:`synthesize_from_motion`): each frame's features and
+            each pair's motion once, shared with the neighbouring pairs (about 1.2 times). A
+            neighbour that repeats its frame (the ends of a video, scene cuts) is not used.
         activation: activation of the convolutions.
         refine_iterations: with ``motion``, refine the final full-resolution flows photometrically
             (:class:`~keras_fi.layers.FlowRefinement`, no weights): this many Lucas-Kanade steps
