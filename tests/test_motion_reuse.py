@@ -14,7 +14,7 @@ from pathlib import Path
 import av
 import numpy as np
 import pytest
-from helpers import four_frame_cascade
+from helpers import four_frame_cascade, randomize, tiny_cascade
 from test_video_convert import moving_frames, write_video
 
 from keras_fi.models.fourier_interpolator.stages import STAGES
@@ -238,6 +238,28 @@ def test_the_model_and_its_stages_are_built_before_their_first_call(quadratic_mo
     """An unbuilt sublayer makes Keras run the first predict_on_batch eagerly, op by op."""
     for model in (quadratic_model, *(quadratic_model._stage(name) for name in STAGES)):
         assert [layer.name for layer in model._flatten_layers() if not layer.built] == []
+
+
+@pytest.mark.parametrize("context_frames", [2, 4])
+def test_the_staged_engine_without_the_bend_equals_one_call(context_frames):
+    """Models without quadratic_motion: features once per frame, then motion and synthesis."""
+    model = four_frame_cascade(seed=2) if context_frames == 4 else tiny_cascade()
+    if context_frames == 2:
+        randomize(model, seed=2)
+    frames = moving_frames(5)
+    outputs = {}
+    for engine_type in (MotionReuseInterpolator, BatchedInterpolator):
+        engine = engine_type(model, 48, 64, batch_size=2, tile_size=0)
+        for i in range(4):
+            context = (frames[max(i - 1, 0)], frames[min(i + 2, 4)])
+            engine.add_interpolation(frames[i], frames[i + 1], 0.5, context)
+            engine.add_interpolation(frames[i], frames[i + 1], 0.25, context)
+        engine.flush()
+        outputs[engine_type] = np.stack(list(engine.pop_ready()))
+    assert outputs[MotionReuseInterpolator].shape == (8, 48, 64, 3)
+    np.testing.assert_allclose(
+        outputs[MotionReuseInterpolator], outputs[BatchedInterpolator], atol=1
+    )
 
 
 def test_engine_choice_and_a_lone_pair(quadratic_model, tmp_path):
