@@ -16,8 +16,16 @@ class InferenceMixin:
 
         ``context``: ``(frame_prev, frame_next)``, float32 like the frames, for a model with
         ``context_frames=4`` (without it, the model repeats frame0 and frame1). Goes through
-        ``predict_on_batch``, whose compiled function is cached per input shape.
+        ``predict_on_batch``, whose compiled function is cached per input shape. A model with
+        ``quadratic_motion`` given no real neighbour runs its stages instead
+        (:meth:`estimate_motion_batch`, :meth:`synthesize_batch`): the same frames without
+        estimating the motion of outer pairs that it would leave out.
         """
+        if getattr(self, "quadratic_motion", False) and _no_neighbours(frame0, frame1, context):
+            # Nothing to bend by: the pair's motion alone (the model would also estimate the
+            # outer pairs, repeated frames, and then leave them out: the same frames, 3x the time).
+            motion = self.estimate_motion_batch(frame0, frame1, time, context)
+            return self.synthesize_batch(frame0, frame1, time, motion, context=context)
         output = self.predict_on_batch(self._batch_inputs(frame0, frame1, time, context))
         return np.clip(np.asarray(output, dtype="float32"), 0.0, 1.0)
 
@@ -141,6 +149,14 @@ class InferenceMixin:
         if np.ndim(time) == 0:
             return outputs[0]
         return np.stack(outputs, axis=0)
+
+
+def _no_neighbours(frame0, frame1, context) -> bool:
+    """True when ``context`` gives no real neighbour: absent, or both frames repeated."""
+    if context is None:
+        return True
+    frame_prev, frame_next = context
+    return np.array_equal(frame_prev, frame0) and np.array_equal(frame_next, frame1)
 
 
 def validate_frames(frame0: np.ndarray, frame1: np.ndarray) -> None:
