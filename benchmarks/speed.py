@@ -16,6 +16,8 @@ Method:
   ``resource.getrusage`` ``ru_maxrss`` (which a child inherits from its parent at fork, so it can
   only over-report the baseline: the delta is then a lower bound).
   On GPUs, ``device_peak_mb`` is the accelerator's peak allocation where the backend reports it.
+- a four-frame model (``context_frames=4``) gets the frames before and after the pair (the
+  photograph panned 4 px per frame), as in a window of a video;
 - ``--stream N``: instead of one pair, each call converts a sequence of N frames (the photograph
   panned 4 px per frame) to twice the frame rate through the converter's planner and engine, as
   ``keras-fi interpolate --factor 2`` does without decoding and encoding (one pair per model call,
@@ -204,9 +206,17 @@ def worker(
         if overrides:
             extra["model"] = overrides
         x0, x1 = frame0.astype(np.float32) / 255.0, frame1.astype(np.float32) / 255.0
+        context = None
+        if getattr(model, "context_frames", 2) == 4 and not stream:
+            # A four-frame model gets real neighbours (a window of a video), as in use.
+            prev, x0, x1, next_ = (
+                f.astype(np.float32) / 255.0 for f in _sequence(width, height, 4)
+            )
+            context = (prev, next_)
+            extra["context"] = True
 
         def call():
-            return model.interpolate(x0, x1, time=0.5, two_pass=two_pass)
+            return model.interpolate(x0, x1, time=0.5, two_pass=two_pass, context=context)
 
         if stream:
             call = _stream_call(model, frames)
