@@ -138,6 +138,14 @@ def cut_clip(tmp_path_factory) -> Path:
     return write_video(tmp_path_factory.mktemp("reuse") / "cut.mp4", frames, audio=False)
 
 
+def write_frames(folder: Path, frames) -> Path:
+    """A folder of numbered PNG frames."""
+    folder.mkdir()
+    for i, frame in enumerate(frames):
+        video_io.write_image(folder / f"{i:03d}.png", frame)
+    return folder
+
+
 def decode(path: Path) -> list[np.ndarray]:
     with av.open(str(path)) as container:
         return [frame.to_ndarray(format="rgb24") for frame in container.decode(video=0)]
@@ -171,10 +179,7 @@ def test_the_converter_estimates_each_pairs_motion_once_within_its_scene(
 @pytest.mark.parametrize("batch_size", [1, 3])
 def test_the_converters_frames_are_the_stages_frames(quadratic_model, tmp_path, batch_size):
     frames = moving_frames(6)
-    src = tmp_path / "src"
-    src.mkdir()
-    for i, frame in enumerate(frames):
-        video_io.write_image(src / f"{i:03d}.png", frame)
+    src = write_frames(tmp_path / "src", frames)
     convert_folder(
         src, tmp_path / "out", model=quadratic_model, scene_threshold=0,
         batch_size=batch_size, tile_size=0, progress=False,
@@ -187,10 +192,7 @@ def test_the_converters_frames_are_the_stages_frames(quadratic_model, tmp_path, 
 
 def test_a_four_frame_video_gives_the_one_call_models_middle_frame(quadratic_model, tmp_path):
     frames = moving_frames(4)
-    src = tmp_path / "src"
-    src.mkdir()
-    for i, frame in enumerate(frames):
-        video_io.write_image(src / f"{i:03d}.png", frame)
+    src = write_frames(tmp_path / "src", frames)
     convert_folder(src, tmp_path / "out", model=quadratic_model, scene_threshold=0, progress=False)
     middle = video_io.read_image(video_io.list_frames(tmp_path / "out")[3])
     one_call = quadratic_model.interpolate(frames[1], frames[2], context=(frames[0], frames[3]))
@@ -199,10 +201,7 @@ def test_a_four_frame_video_gives_the_one_call_models_middle_frame(quadratic_mod
 
 def test_other_times_get_their_own_motion_and_share_the_half(quadratic_model, tmp_path):
     frames = moving_frames(4)
-    src = tmp_path / "src"
-    src.mkdir()
-    for i, frame in enumerate(frames):
-        video_io.write_image(src / f"{i:03d}.png", frame)
+    src = write_frames(tmp_path / "src", frames)
     recorder = StageRecorder(quadratic_model, frames)
     convert_folder(src, tmp_path / "out", factor=3, model=recorder, scene_threshold=0,
                    batch_size=1, progress=False)  # fmt: skip
@@ -222,10 +221,7 @@ def test_tiled_reuse_equals_the_tiled_one_call_path(quadratic_model, tmp_path):
             return quadratic_model.interpolate_batch(*args, **kwargs)
 
     frames = moving_frames(4)
-    src = tmp_path / "src"
-    src.mkdir()
-    for i, frame in enumerate(frames):
-        video_io.write_image(src / f"{i:03d}.png", frame)
+    src = write_frames(tmp_path / "src", frames)
     outputs = {}
     for name, model in (("reuse", quadratic_model), ("one_call", OneCall())):
         convert_folder(src, tmp_path / name, model=model, scene_threshold=0, tile_size=32,

@@ -186,6 +186,11 @@ def _same(frame: np.ndarray, other: np.ndarray) -> bool:
     return frame is other or (frame.shape == other.shape and np.array_equal(frame, other))
 
 
+def _is_pair(pair: _Pair | None, frame0: np.ndarray, frame1: np.ndarray) -> bool:
+    """Whether ``pair`` is the pair (frame0, frame1)."""
+    return pair is not None and _same(pair.frames[0], frame0) and _same(pair.frames[1], frame1)
+
+
 class MotionReuseInterpolator(BatchedInterpolator):
     """`BatchedInterpolator` that runs a model in stages and shares them between pairs.
 
@@ -242,13 +247,8 @@ class MotionReuseInterpolator(BatchedInterpolator):
         if last is not None:
             self._close(last, successor=pair)
         if pair.has_prev:
-            chained = (
-                last is not None
-                and last.has_next
-                and _same(last.frames[0], frame_prev)
-                and _same(last.frames[1], frame0)
-            )
-            # Else: the outer pair alone, with the context a single call would give it.
+            # The last pair, or else the outer pair alone with the context a single call gives it.
+            chained = _is_pair(last, frame_prev, frame0)
             pair.prev = last if chained else _Pair(frame_prev, frame0, frame_prev, frame1)
         self._current = pair
 
@@ -289,12 +289,7 @@ class MotionReuseInterpolator(BatchedInterpolator):
             pair.prev = None
         elif pair.has_next:
             frame0, frame1, _, frame_next = pair.frames
-            chained = (
-                successor is not None
-                and successor.has_prev
-                and _same(successor.frames[0], frame1)
-                and _same(successor.frames[1], frame_next)
-            )
+            chained = _is_pair(successor, frame1, frame_next)
             pair.next = successor if chained else _Pair(frame1, frame_next, frame0, frame_next)
             for index in range(len(self.tiles)):
                 self._request(pair.next, index, _HALF)
