@@ -12,6 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import av
+import h5py
 import numpy as np
 import pytest
 from helpers import four_frame_cascade, randomize, tiny_cascade
@@ -234,6 +235,28 @@ def test_the_model_and_its_stages_are_built_before_their_first_call(quadratic_mo
     """An unbuilt sublayer makes Keras run the first predict_on_batch eagerly, op by op."""
     for model in (quadratic_model, *(quadratic_model._stage(name) for name in STAGES)):
         assert [layer.name for layer in model._flatten_layers() if not layer.built] == []
+
+
+def test_saving_and_loading_weights_after_staged_inference(tmp_path):
+    """The stages hold the model; Keras must not see them as its children when saving/loading."""
+    model = four_frame_cascade(seed=0, quadratic_motion=True)
+    frames = np.random.default_rng(0).random((2, 1, 32, 48, 3), dtype=np.float32)
+    model.save_weights(tmp_path / "before.weights.h5")
+    expected = model.interpolate_batch(frames[0], frames[1], HALF)  # makes the stages
+    model.save_weights(tmp_path / "after.weights.h5")
+    with h5py.File(tmp_path / "before.weights.h5") as before:
+        with h5py.File(tmp_path / "after.weights.h5") as after:
+            assert sorted(_names(after)) == sorted(_names(before))
+    other = four_frame_cascade(seed=5, quadratic_motion=True)
+    other.interpolate_batch(frames[0], frames[0], HALF)  # has stages before loading
+    other.load_weights(tmp_path / "after.weights.h5")
+    np.testing.assert_array_equal(other.interpolate_batch(frames[0], frames[1], HALF), expected)
+
+
+def _names(group) -> list[str]:
+    names = []
+    group.visit(names.append)
+    return names
 
 
 @pytest.mark.parametrize("context_frames", [2, 4])

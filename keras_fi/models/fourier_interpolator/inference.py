@@ -76,10 +76,13 @@ class InferenceMixin:
         return np.clip(np.asarray(output, dtype="float32"), 0.0, 1.0)
 
     def _stage(self, name):
-        """The cached :class:`InterpolatorStage` ``name`` (not tracked as a child layer)."""
+        """The cached :class:`InterpolatorStage` ``name``. Kept in a plain object, which Keras
+        neither tracks as a child layer nor walks when saving or loading weights (a stage holds
+        the model: a dict here would add groups to saved weights and loop on loading)."""
         from keras_fi.models.fourier_interpolator.stages import InterpolatorStage
 
-        stages = self.__dict__.setdefault("_inference_stages", {})
+        cache = self.__dict__.setdefault("_inference_stages", _StageCache())
+        stages = cache.stages
         if name not in stages:
             stage = InterpolatorStage(self, name, name=f"{self.name}_{name}")
             stage.build()  # else the first predict_on_batch runs the stage eagerly to build it
@@ -149,6 +152,15 @@ class InferenceMixin:
         if np.ndim(time) == 0:
             return outputs[0]
         return np.stack(outputs, axis=0)
+
+
+class _StageCache:
+    """Holds a model's inference stages out of sight of Keras's tracking and saving."""
+
+    __slots__ = ("stages",)
+
+    def __init__(self) -> None:
+        self.stages: dict = {}
 
 
 def _no_neighbours(frame0, frame1, context) -> bool:
