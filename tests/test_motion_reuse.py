@@ -18,6 +18,7 @@ import pytest
 from helpers import four_frame_cascade, randomize, tiny_cascade
 from test_video_convert import moving_frames, write_video
 
+from keras_fi.errors import InputError
 from keras_fi.models.fourier_interpolator.stages import STAGES
 from keras_fi.video import convert, convert_folder, interpolate_pair
 from keras_fi.video import io as video_io
@@ -235,6 +236,14 @@ def test_the_model_and_its_stages_are_built_before_their_first_call(quadratic_mo
     """An unbuilt sublayer makes Keras run the first predict_on_batch eagerly, op by op."""
     for model in (quadratic_model, *(quadratic_model._stage(name) for name in STAGES)):
         assert [layer.name for layer in model._flatten_layers() if not layer.built] == []
+
+
+def test_synthesis_without_its_maps_is_a_clear_error(quadratic_model):
+    frames = np.zeros((1, 32, 48, 3), np.float32)
+    with pytest.raises(InputError, match="motion_prev.*motion_map"):
+        quadratic_model.synthesize_from_motion(
+            {"frame0": frames, "frame1": frames, "motion": np.zeros((1, 32, 48, 8), np.float32)}
+        )
 
 
 def test_saving_and_loading_weights_after_staged_inference(tmp_path):

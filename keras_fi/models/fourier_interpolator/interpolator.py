@@ -374,7 +374,7 @@ class FourierInterpolator(InferenceMixin, PresetMixin, keras.Model):
         output = self._synthesize(frame0, frame1, time, flow0, flow1, logit, residual)
         return output[:, :height, :width]
 
-    # ------------------------------------------------------ the two stages of a video stream
+    # ---------------------------------------------------------- the stages of a video stream
     def motion_map(self, inputs):
         """The pair's motion at its time, without the neighbours' bend: (batch, H', W', 8) float32
         at the padded size H' x W' (a multiple of ``size_multiple``): the flows from the time to
@@ -436,6 +436,13 @@ class FourierInterpolator(InferenceMixin, PresetMixin, keras.Model):
         flows exactly as :meth:`call` does when it runs the outer pairs itself; a neighbour that
         repeats its frame is not used (its map may be anything, e.g. the pair's own).
         """
+        needed = ["motion"] + (["motion_prev", "motion_next"] if self.quadratic_motion else [])
+        missing = [key for key in needed if not isinstance(inputs, dict) or key not in inputs]
+        if missing:
+            raise InputError(
+                f"synthesize_from_motion needs {missing} in its inputs: motion_map outputs "
+                "(the pair's at its time; with quadratic_motion the outer pairs' at 1/2)."
+            )
         frame0, frame1, time, neighbours, (height, width) = self._prepare(inputs)
         motion = ops.cast(inputs["motion"], "float32")
         flow0, flow1, logit, residual = _split_motion(motion)
