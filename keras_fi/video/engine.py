@@ -123,16 +123,13 @@ class BatchedInterpolator:
         items = [self._items.popleft() for _ in range(count)]
         # Repeat the last item so every call has the same shape (one compilation).
         padded = items + [items[-1]] * (self.batch_size - count)
-        frame0 = np.stack([i[2][i[1].slices] for i in padded]).astype(np.float32)
-        frame1 = np.stack([i[3][i[1].slices] for i in padded]).astype(np.float32)
-        frame0 *= 1 / 255
-        frame1 *= 1 / 255
+        tiles = [i[1] for i in padded]
+        frame0 = self._tile_batch([i[2] for i in padded], tiles)
+        frame1 = self._tile_batch([i[3] for i in padded], tiles)
         times = np.array([i[4] for i in padded], np.float32)
         if self.context:
-            frame_prev = np.stack([i[5][i[1].slices] for i in padded]).astype(np.float32)
-            frame_next = np.stack([i[6][i[1].slices] for i in padded]).astype(np.float32)
-            frame_prev *= 1 / 255
-            frame_next *= 1 / 255
+            frame_prev = self._tile_batch([i[5] for i in padded], tiles)
+            frame_next = self._tile_batch([i[6] for i in padded], tiles)
             outputs = self.model.interpolate_batch(
                 frame0, frame1, times, context=(frame_prev, frame_next)
             )
@@ -142,6 +139,14 @@ class BatchedInterpolator:
         self.model_calls += 1
         for (slot, tile, *_), output in zip(items, outputs):
             self._deliver(slot, tile, output)
+
+    @staticmethod
+    def _tile_batch(frames, tiles) -> np.ndarray:
+        """float32 batch in [0, 1] of each uint8 frame's tile."""
+        batch = np.stack([frame[tile.slices] for frame, tile in zip(frames, tiles)])
+        batch = batch.astype(np.float32)
+        batch *= 1 / 255
+        return batch
 
     def _deliver(self, slot: _Slot, tile: Tile, output: np.ndarray) -> None:
         """Put one tile's output (float32 in [0, 1]) into its frame."""
@@ -323,18 +328,12 @@ class MotionReuseInterpolator(BatchedInterpolator):
                 return False
         return True
 
-    def _tile_batch(self, frames, indices) -> np.ndarray:
-        batch = np.stack([frame[self.tiles[i].slices] for frame, i in zip(frames, indices)])
-        batch = batch.astype(np.float32)
-        batch *= 1 / 255
-        return batch
-
     def _run_motion(self) -> None:
         count = min(self.batch_size, len(self._requests))
         requests = [self._requests.popleft() for _ in range(count)]
         padded = requests + [requests[-1]] * (self.batch_size - count)
-        indices = [index for _, index, _ in padded]
-        frames = [self._tile_batch([p.frames[k] for p, _, _ in padded], indices) for k in range(4)]
+        tiles = [self.tiles[index] for _, index, _ in padded]
+        frames = [self._tile_batch([p.frames[k] for p, _, _ in padded], tiles) for k in range(4)]
         times = np.array([time for *_, time in padded], np.float32)
         features = None
         if self._reuse_features:
@@ -373,7 +372,9 @@ class MotionReuseInterpolator(BatchedInterpolator):
         for start in range(0, len(missing), self.batch_size):
             chunk = missing[start : start + self.batch_size]
             padded = chunk + [chunk[-1]] * (self.batch_size - len(chunk))
-            batch = self._tile_batch([frame for frame, _ in padded], [i for _, i in padded])
+            batch = self._tile_batch(
+                [frame for frame, _ in padded], [self.tiles[i] for _, i in padded]
+            )
             levels = self.model.features_batch(batch)
             self.feature_calls += 1
             for row, (frame, index) in enumerate(chunk):
@@ -387,10 +388,10 @@ class MotionReuseInterpolator(BatchedInterpolator):
         count = min(self.batch_size, len(self._ready))
         items = [self._ready.popleft() for _ in range(count)]
         padded = items + [items[-1]] * (self.batch_size - count)
-        indices = [index for _, index, _, _ in padded]
+        tiles = [self.tiles[index] for _, index, _, _ in padded]
         pairs = [pair for *_, pair in padded]
         frame0, frame1, frame_prev, frame_next = (
-            self._tile_batch([p.frames[k] for p in pairs], indices) for k in range(4)
+            self._tile_batch([p.frames[k] for p in pairs], tiles) for k in range(4)
         )
         times = np.array([time for _, _, time, _ in padded], np.float32)
         motion = np.stack([p.maps[(i, t)] for (_, i, t, p) in padded])

@@ -6,6 +6,9 @@ import numpy as np
 
 from keras_fi.errors import InputError
 
+# Key infix of precomputed features in the motion stage's inputs: f"{frame}{FEATURES}{level}".
+FEATURES = "_features"
+
 
 class InferenceMixin:
     """``interpolate`` and ``interpolate_batch`` for a Keras model that takes
@@ -45,7 +48,7 @@ class InferenceMixin:
         inputs = self._batch_inputs(frame0, frame1, time, context)
         for key, levels in (features or {}).items():
             for level, value in enumerate(levels):
-                inputs[f"{key}_features{level}"] = np.asarray(value, dtype="float32")
+                inputs[f"{key}{FEATURES}{level}"] = np.asarray(value, dtype="float32")
         motion = self._stage("motion").predict_on_batch(inputs)
         return np.asarray(motion, dtype="float32")
 

@@ -11,7 +11,7 @@ from keras_fi.layers.resampling import downsample2x, upsample2x
 from keras_fi.layers.warping import INTERPOLATIONS
 from keras_fi.models.fourier_interpolator.feature_extractor import FeatureExtractor
 from keras_fi.models.fourier_interpolator.fusion import Fusion
-from keras_fi.models.fourier_interpolator.inference import InferenceMixin
+from keras_fi.models.fourier_interpolator.inference import FEATURES, InferenceMixin
 from keras_fi.models.fourier_interpolator.layers import ConvStack, time_plane
 from keras_fi.models.fourier_interpolator.motion_estimator import (
     CoarseToFineMotion,
@@ -26,8 +26,6 @@ SCALE_LEVELS = {1.0: 0, 0.5: 1, 0.25: 2}
 _HEAD_CHANNELS = 5
 # The frames of a four-frame model in the order its feature batch holds them.
 FRAME_KEYS = ("frame0", "frame1", "frame_prev", "frame_next")
-# Key infix of precomputed features in motion_map's inputs: f"{frame}{FEATURES}{level}".
-FEATURES = "_features"
 # ``motion`` values: how the network finds motion (True is the one-pass U-Net, kept for presets
 # saved before the cascade existed).
 MOTIONS = ("cascade", "unet", "none")

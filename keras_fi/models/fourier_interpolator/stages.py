@@ -1,4 +1,4 @@
-"""The interpolator's two stages for video streams, each compiled on its own."""
+"""The interpolator's stages for video streams, each compiled on its own."""
 
 from __future__ import annotations
 
