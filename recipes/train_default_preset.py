@@ -26,7 +26,7 @@ GPU machine by ``recipes/device_train.py`` (``device_command``): its result is u
 stage's output when present, and where it is missing the stage is trained here with the same
 hyperparameters (equivalent, not identical: the GPU run echoes each batch and sets the rate on its
 clock). A stage counts as finished when its ``preset/model.weights.h5`` exists, or when a later
-stage has a backup state to resume from. The repository
+stage has those weights or a backup state to resume from. The repository
 keeps the curves (``history.csv``), logs and metadata of finished stages but not their weights
 (only the shipped preset and the running stage's ``backup/``; see CONTRIBUTING.md).
 """
@@ -97,16 +97,22 @@ def resume_point(config: dict, out: Path) -> tuple[int, Path | str | None]:
     The first stage starts from the recipe's ``init_from`` preset if it names one (a two-frame
     preset starts a four-frame model), else from scratch. A stage with a backup state is under
     way: the stages before it are finished even where their weights are not on this machine
-    (only the running stage's backup is committed), and it resumes from its backup.
+    (only the running stage's backup is committed), and it resumes from its backup. A stage with
+    weights in its ``preset/`` folder is finished, and so are the ones before it: a stage added
+    to a finished recipe starts from the last one's weights (on a fresh machine, copy the
+    installed preset's weights there) without training the others again.
     """
     from keras_fi.models.preset_utils import WEIGHTS_FILE
 
     names = [stage["name"] for stage in config["stages"]]
     running = [i for i, name in enumerate(names) if has_backup(out / name / "backup")]
-    first = running[-1] if running else 0
+    finished = [
+        i + 1 for i, name in enumerate(names) if (out / name / "preset" / WEIGHTS_FILE).is_file()
+    ]
+    first = max(running[-1:] + finished[-1:] + [0])
     for name in names[:first]:
         if not (out / name / "preset" / WEIGHTS_FILE).is_file():
-            print(f"{name}: finished (a later stage is under way)")
+            print(f"{name}: finished (a later stage is under way or done)")
     if first == 0:
         return 0, resolve_preset_path(config["init_from"]) if config.get("init_from") else None
     before = out / names[first - 1] / "preset"

@@ -1,0 +1,63 @@
+"""The training recipe's resume point: which stage a (re)started recipe runs first, from what."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+RECIPE = Path(__file__).resolve().parent.parent / "recipes" / "train_default_preset.py"
+
+
+@pytest.fixture(scope="module")
+def recipe():
+    spec = importlib.util.spec_from_file_location("train_default_preset", RECIPE)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _config(*names, init_from=None):
+    config = {"stages": [{"name": name} for name in names]}
+    if init_from:
+        config["init_from"] = init_from
+    return config
+
+
+def _weights(out, stage):
+    folder = out / stage / "preset"
+    folder.mkdir(parents=True)
+    (folder / "model.weights.h5").write_bytes(b"")
+    return folder
+
+
+def _backup(out, stage):
+    folder = out / stage / "backup"
+    folder.mkdir(parents=True)
+    (folder / "epoch-3.weights.h5").write_bytes(b"")
+
+
+def test_a_fresh_recipe_starts_at_its_first_stage_from_scratch(recipe, tmp_path):
+    assert recipe.resume_point(_config("a", "b"), tmp_path) == (0, None)
+
+
+def test_a_running_stage_resumes_and_the_ones_before_it_count_as_finished(recipe, tmp_path):
+    _backup(tmp_path, "b")
+    assert recipe.resume_point(_config("a", "b", "c"), tmp_path) == (1, None)
+    before = _weights(tmp_path, "a")
+    assert recipe.resume_point(_config("a", "b", "c"), tmp_path) == (1, before)
+
+
+def test_a_stage_added_after_finished_weights_starts_from_them(recipe, tmp_path):
+    # Only the last finished stage's weights are here (a fresh machine with the installed
+    # preset copied in): the new stage starts from them and nothing before it is trained again.
+    last = _weights(tmp_path, "c")
+    assert recipe.resume_point(_config("a", "b", "c", "d"), tmp_path) == (3, last)
+    _backup(tmp_path, "d")
+    assert recipe.resume_point(_config("a", "b", "c", "d"), tmp_path) == (3, last)
+
+
+def test_a_finished_recipe_has_no_stage_left(recipe, tmp_path):
+    last = _weights(tmp_path, "b")
+    assert recipe.resume_point(_config("a", "b"), tmp_path) == (2, last)
