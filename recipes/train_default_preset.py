@@ -105,13 +105,12 @@ def resume_point(config: dict, out: Path) -> tuple[int, Path | str | None]:
     from keras_fi.models.preset_utils import WEIGHTS_FILE
 
     names = [stage["name"] for stage in config["stages"]]
+    has_weights = [(out / name / "preset" / WEIGHTS_FILE).is_file() for name in names]
     running = [i for i, name in enumerate(names) if has_backup(out / name / "backup")]
-    finished = [
-        i + 1 for i, name in enumerate(names) if (out / name / "preset" / WEIGHTS_FILE).is_file()
-    ]
+    finished = [i + 1 for i, done in enumerate(has_weights) if done]
     first = max(running[-1:] + finished[-1:] + [0])
-    for name in names[:first]:
-        if not (out / name / "preset" / WEIGHTS_FILE).is_file():
+    for name, done in zip(names[:first], has_weights):
+        if not done:
             print(f"{name}: finished (a later stage is under way or done)")
     if first == 0:
         return 0, resolve_preset_path(config["init_from"]) if config.get("init_from") else None

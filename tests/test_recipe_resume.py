@@ -18,11 +18,8 @@ def recipe():
     return module
 
 
-def _config(*names, init_from=None):
-    config = {"stages": [{"name": name} for name in names]}
-    if init_from:
-        config["init_from"] = init_from
-    return config
+def _config(*names):
+    return {"stages": [{"name": name} for name in names]}
 
 
 def _weights(out, stage):
