@@ -75,20 +75,25 @@ def test() -> int:
         if run(BIN / "ruff", *command) != 0:
             print("ruff failed: run `.venv/bin/ruff check --fix . && .venv/bin/ruff format .`")
             return 1
+    seconds = {}
     for backend, marker in BACKEND_MATRIX:
         env = {**os.environ, "KERAS_BACKEND": backend, "TF_CPP_MIN_LOG_LEVEL": "2"}
-        args = [PYTHON, "-m", "pytest", "-q", "-p", "no:cacheprovider"]
+        # --durations: the slowest tests of each leg, to see where a slow run spent its time.
+        args = [PYTHON, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--durations=10"]
         if marker:
             args += ["-m", marker]
         else:
             args += ["--doctest-modules", "tests", "keras_fi"]
         print(f"\n=== tests on KERAS_BACKEND={backend} ===", flush=True)
+        start = time.time()
         code = run(*args, env=env)
+        seconds[backend] = time.time() - start
         if code == 5:
             print(f"no tests ran on {backend}: that is a failure, not a pass")
             return 1
         if code != 0:
             return code
+    print("\ntest time: " + ", ".join(f"{b} {s:.0f} s" for b, s in seconds.items()))
     return 0
 
 

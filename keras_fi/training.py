@@ -135,7 +135,12 @@ def train(
             architecture through ``FourierInterpolator.load_two_frame_weights``.
         model_options: constructor arguments that override the preset's architecture, e.g.
             ``{"scale": 0.5, "refine_levels": 3}`` to train the way the model will be run. Only
-            arguments that leave the weights' shapes alone keep ``init_from`` loadable.
+            arguments that leave the weights' shapes alone keep ``init_from`` loadable. A
+            preset's weight-free ``FlowRefinement`` (``refine_iterations`` > 0 in its config)
+            is part of the trained model unless this sets ``{"refine_iterations": 0}``: with it
+            in the loop the network learns to lean on the refinement (fine-tuning the built-in
+            ``cascade_small`` with it cost its own flows 0.9 dB on the validation clips), so
+            train with it off when the network's own motion is the aim.
         synthetic_fraction: share of batches drawn from on-the-fly synthetic motion.
         flow_loss_weight: supervise the motion head with the synthetic examples' exact flow (see
             ``FourierInterpolator.compile``); 0 trains on the image loss alone.
