@@ -32,6 +32,7 @@ def build_dataset(
     context_frames: int = 2,
     acceleration: float = 0.0,
     cache_mb: float = 2048,
+    teacher_flow_weight: float = 0.0,
 ):
     """An endless tf.data pipeline of real triplets, optionally mixed with synthetic motion.
 
@@ -45,10 +46,13 @@ def build_dataset(
     constant velocity (``MotionOptions.acceleration``; 0: constant velocity). ``cache_mb`` is
     the memory for decoded frames of the real clips: a video whose frames fit is decoded whole,
     once; the rest seek and decode from a keyframe on every miss, which costs far more CPU than
-    the model on a small machine.
+    the model on a small machine. ``teacher_flow_weight`` > 0 (with ``with_flow``) gives the real
+    examples a flow target too: OpenCV DIS flows from their true middle frame to each input frame
+    (:func:`keras_fi.data.pipeline.teacher_flows`), weighted by this relative to the synthetic
+    examples' exact flow.
     """
     from keras_fi import data
-    from keras_fi.data.pipeline import without_flow
+    from keras_fi.data.pipeline import with_teacher_flow, without_flow
 
     if not data_paths and synthetic_fraction <= 0:
         raise InputError("no training data: give --data PATH... and/or --synthetic-fraction > 0.")
@@ -56,6 +60,13 @@ def build_dataset(
         raise InputError(
             "flow supervision needs synthetic data (the only data with a true flow): "
             "set synthetic_fraction > 0."
+        )
+    if teacher_flow_weight < 0:
+        raise InputError(f"teacher_flow_weight must be >= 0, got {teacher_flow_weight}")
+    if teacher_flow_weight > 0 and not (with_flow and data_paths):
+        raise InputError(
+            "teacher_flow_weight supervises the real examples' flow: it needs real data "
+            "(data paths) and flow supervision (flow_loss_weight > 0)."
         )
     common = dict(crop_size=crop_size, seed=seed, epoch_size=-1)
     real_common = dict(
@@ -84,7 +95,9 @@ def build_dataset(
     real = data.video_triplets(
         list(data_paths), batch_size=None, max_spacing=max_spacing, **real_common
     )
-    if with_flow:
+    if with_flow and teacher_flow_weight > 0:
+        real = real.map(with_teacher_flow(teacher_flow_weight), num_parallel_calls=-1)
+    elif with_flow:
         real = real.map(without_flow)
     return data.mix(
         [real, synthetic],
@@ -106,6 +119,7 @@ def train(
     max_spacing: int = 3,
     synthetic_fraction: float = 0.0,
     flow_loss_weight: float = 0.0,
+    teacher_flow_weight: float = 0.0,
     small_motion: float = 0.0,
     acceleration: float = 0.0,
     clip_weights: str = "frames",
@@ -144,6 +158,11 @@ def train(
         synthetic_fraction: share of batches drawn from on-the-fly synthetic motion.
         flow_loss_weight: supervise the motion head with the synthetic examples' exact flow (see
             ``FourierInterpolator.compile``); 0 trains on the image loss alone.
+        teacher_flow_weight: with ``flow_loss_weight``, also supervise the real examples' flow
+            with OpenCV DIS flows from their true middle frame (which the model never sees) to
+            each input frame, at this weight relative to the synthetic examples' exact flow:
+            privileged distillation, as RIFE's teacher, from a classical method. Needs
+            ``opencv-python-headless`` (``keras-fi[eval]``).
         small_motion: share of the synthetic scenes slowed to near-static motion (0 to a few
             pixels; ``keras_fi.data.MotionOptions.small_motion``).
         acceleration: how far the synthetic scenes' motion departs from constant velocity: each
@@ -211,6 +230,7 @@ def train(
             acceleration=acceleration,
             context_frames=getattr(model, "context_frames", 2),
             cache_mb=cache_mb,
+            teacher_flow_weight=teacher_flow_weight,
         )
     steps_per_epoch = max(1, min(steps_per_epoch, steps))
     epochs = math.ceil(steps / steps_per_epoch)
@@ -250,6 +270,7 @@ def train(
                 "data": [str(p) for p in data_paths],
                 "synthetic_fraction": synthetic_fraction,
                 "flow_loss_weight": flow_loss_weight,
+                "teacher_flow_weight": teacher_flow_weight,
                 "small_motion": small_motion,
                 "acceleration": acceleration,
                 "clip_weights": clip_weights,

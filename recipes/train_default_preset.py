@@ -19,7 +19,8 @@ Top-level ``cache_mb`` (optional, default 2048): memory for decoded video frames
 all the clips, each video is decoded once instead of seeking on every draw.
 Top-level ``init_from`` (optional): a preset whose weights start the first stage (a two-frame
 preset starts a four-frame model; see ``FourierInterpolator.load_two_frame_weights``).
-Stage keys: the hyperparameters of :func:`keras_fi.training.train`; ``model`` (optional) overrides
+Stage keys: the hyperparameters of :func:`keras_fi.training.train`; ``init_from`` (optional) a
+preset the stage starts from instead of the stage before it; ``model`` (optional) overrides
 architecture arguments that leave the weights' shapes alone (``scale``, ``refine_iterations``) to
 train the way the model is run; ``device_preset`` (optional) marks a stage that was trained on a
 GPU machine by ``recipes/device_train.py`` (``device_command``): its result is used as the
@@ -116,6 +117,13 @@ def resume_point(config: dict, out: Path) -> tuple[int, Path | str | None]:
         return 0, resolve_preset_path(config["init_from"]) if config.get("init_from") else None
     before = out / names[first - 1] / "preset"
     return first, before if (before / WEIGHTS_FILE).is_file() else None
+
+
+def starting_point(stage: dict, previous: Path | str | None) -> Path | str | None:
+    """What a stage starts from: its own ``init_from`` (a built-in preset's name or a directory
+    relative to the repository, e.g. to branch off the installed preset rather than the stage
+    before it), else ``previous``, the preset the stages before it left (None: from scratch)."""
+    return resolve_preset_path(stage["init_from"]) if stage.get("init_from") else previous
 
 
 def has_backup(folder: Path) -> bool:
@@ -255,6 +263,7 @@ def main(argv=None) -> int:
                 print(f"{stage['name']}: the GPU run's result ({stage['device_preset']})")
                 previous = stage_dir / "preset"
                 continue
+            previous = starting_point(stage, previous)
             start = time.time()
             train(
                 stage_dir,
@@ -269,6 +278,7 @@ def main(argv=None) -> int:
                 max_spacing=stage["max_spacing"],
                 synthetic_fraction=stage["synthetic_fraction"],
                 flow_loss_weight=stage.get("flow_loss_weight", 0.0),
+                teacher_flow_weight=stage.get("teacher_flow_weight", 0.0),
                 small_motion=stage.get("small_motion", 0.0),
                 clip_weights=stage.get("clip_weights", "frames"),
                 global_clipnorm=stage.get("global_clipnorm"),

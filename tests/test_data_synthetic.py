@@ -225,3 +225,40 @@ def test_small_motion_slows_scenes_and_keeps_default_scenes():
     assert max(slow_peaks) < 0.1 * max(fast_peaks) + 0.2, (fast_peaks, slow_peaks)
     with pytest.raises(InputError, match="small_motion"):
         MotionOptions(small_motion=1.5)
+
+
+def test_teacher_flow_supervises_real_examples_with_flows_from_the_true_middle_frame():
+    """`teacher_flow_weight` gives real examples DIS flows from their middle frame to each input
+    frame, in the model's convention: warping frame0 by the flow to frame0 must rebuild the
+    middle frame far better than frame0 as it is (a wrong sign or swapped pair would not)."""
+    from keras_fi.training import build_dataset
+
+    dataset = build_dataset(
+        [CLIP], crop_size=64, batch_size=16, max_spacing=3, synthetic_fraction=0.5, seed=0,
+        with_flow=True, teacher_flow_weight=2.0, cache_mb=64,
+    )  # fmt: skip
+    inputs, target = next(iter(dataset))
+    weight = inputs["flow_weight"].numpy()
+    assert set(weight) == {1.0, 2.0}  # synthetic scenes keep their exact flow at weight 1
+    real = weight == 2.0
+    flow = inputs["flow"].numpy()[real]
+    target = target.numpy()[real]
+    assert np.abs(flow).max() > 0.5
+    for key, channels in (("frame0", slice(0, 2)), ("frame1", slice(2, 4))):
+        frames = inputs[key].numpy()[real]
+        warped = np.asarray(backward_warp(frames, flow[..., channels]))
+        inner = (slice(None), slice(8, -8), slice(8, -8))  # away from the borders
+        before = np.abs(frames - target)[inner].mean()
+        after = np.abs(warped - target)[inner].mean()
+        assert after < 0.6 * before, (key, before, after)
+
+
+def test_teacher_flow_needs_real_data_and_flow_supervision():
+    from keras_fi.training import build_dataset
+
+    with pytest.raises(InputError, match="teacher_flow_weight"):
+        build_dataset([CLIP], synthetic_fraction=0.5, teacher_flow_weight=1.0)
+    with pytest.raises(InputError, match="teacher_flow_weight"):
+        build_dataset(synthetic_fraction=1.0, with_flow=True, teacher_flow_weight=1.0)
+    with pytest.raises(InputError, match="teacher_flow_weight"):
+        build_dataset([CLIP], synthetic_fraction=0.5, with_flow=True, teacher_flow_weight=-1.0)

@@ -58,3 +58,13 @@ def test_a_stage_added_after_finished_weights_starts_from_them(recipe, tmp_path)
 def test_a_finished_recipe_has_no_stage_left(recipe, tmp_path):
     last = _weights(tmp_path, "b")
     assert recipe.resume_point(_config("a", "b"), tmp_path) == (2, last)
+
+
+def test_a_stage_with_its_own_init_from_starts_from_that_preset(recipe, tmp_path):
+    last = _weights(tmp_path, "c")
+    assert recipe.starting_point({"name": "d"}, last) == last
+    assert recipe.starting_point({"name": "d", "init_from": "cascade_small"}, last) == (
+        "cascade_small"
+    )
+    folder = recipe.starting_point({"name": "d", "init_from": "recipes/x/preset"}, None)
+    assert Path(folder) == RECIPE.parent / "x" / "preset"

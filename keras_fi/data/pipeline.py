@@ -230,6 +230,58 @@ def without_flow(inputs, target):
     return inputs, target
 
 
+def teacher_flows(target, frame0, frame1) -> np.ndarray:
+    """OpenCV DIS flows from the true middle frame to frame0 and to frame1: (h, w, 4) float32.
+
+    Real video has no true flow, but a training example has its true middle frame, and matching
+    that frame against each input frame is a far easier problem than the model's (which never sees
+    it): the privileged flows that RIFE distils its student from, here from a classical method.
+    ``calc(target, frame0)`` returns ``f`` with ``target(x) ≈ frame0(x + f(x))``, the model's
+    convention for its flow to frame0.
+
+    Args:
+        target, frame0, frame1: (h, w, 3) float in [0, 1].
+
+    Example:
+    >>> rng = np.random.default_rng(0)
+    >>> scene = rng.random((40, 48, 3)).astype(np.float32)
+    >>> flows = teacher_flows(scene[4:36, 6:42], scene[4:36, 4:40], scene[4:36, 8:44])
+    >>> flows.shape, [round(float(np.median(flows[8:-8, 8:-8, c]))) for c in (0, 2)]
+    ((32, 36, 4), [2, -2])
+    """
+    from keras_fi.evaluation.baselines import _import_cv2
+
+    cv2 = _import_cv2()
+    grey = [
+        cv2.cvtColor(
+            np.clip(np.asarray(f) * 255.0 + 0.5, 0, 255).astype(np.uint8), cv2.COLOR_RGB2GRAY
+        )
+        for f in (target, frame0, frame1)
+    ]
+    dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
+    flow0 = dis.calc(grey[0], grey[1], None)
+    flow1 = dis.calc(grey[0], grey[2], None)
+    return np.concatenate([flow0, flow1], axis=-1).astype(np.float32)
+
+
+def with_teacher_flow(weight: float) -> Callable:
+    """A map that adds "flow" (DIS flows from the true middle frame, `teacher_flows`) and
+    "flow_weight" ``weight`` to an unbatched real example, for the interpolator's flow
+    supervision (``flow_loss_weight`` × ``weight`` × mean absolute error in pixels)."""
+    tf = tensorflow("the tf.data loaders of keras_fi.data")
+
+    def add(inputs, target):
+        inputs = dict(inputs)
+        flow = tf.numpy_function(
+            tracked(teacher_flows), [target, inputs["frame0"], inputs["frame1"]], tf.float32
+        )
+        inputs["flow"] = tf.ensure_shape(flow, target.shape[:-1].concatenate([4]))
+        inputs["flow_weight"] = tf.fill(tf.shape(inputs["time"]), tf.constant(weight, tf.float32))
+        return inputs, target
+
+    return add
+
+
 def finish(dataset, *, batch_size: int | None, drop_remainder: bool, photometric: bool):
     """Photometric jitter (optional), batching, float conversion and prefetch.
 
