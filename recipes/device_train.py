@@ -155,6 +155,12 @@ def main(argv=None) -> int:
     parser.add_argument("--synthetic-fraction", type=float, default=0.5)
     parser.add_argument("--flow-loss-weight", type=float, default=0.01)
     parser.add_argument(
+        "--teacher-flow-weight",
+        type=float,
+        default=0.0,
+        help="real clips' flow target: DIS flows from the true middle frame (build_dataset)",
+    )
+    parser.add_argument(
         "--small-motion", type=float, default=0.3, help="share of near-static synthetic scenes"
     )
     parser.add_argument("--max-spacing", type=int, default=3)
@@ -203,6 +209,7 @@ def main(argv=None) -> int:
         max_spacing=args.max_spacing,
         synthetic_fraction=args.synthetic_fraction,
         with_flow=args.flow_loss_weight > 0,
+        teacher_flow_weight=args.teacher_flow_weight,
         small_motion=args.small_motion,
         seed=args.seed,
         context_frames=args.context_frames,

@@ -80,3 +80,21 @@ def four_frame_cascade(seed: int = 3, **kwargs):
     """A tiny four-frame cascade (context_frames=4) with small random values on every weight, so
     the zero-initialised heads move and frame_prev / frame_next change the output."""
     return randomize(tiny_cascade(context_frames=4, **kwargs), seed=seed)
+
+
+def assert_flows_rebuild_target(inputs, target, examples, factor: float = 0.6) -> None:
+    """The examples' "flow" warps frame0 and frame1 onto the target: the mean error away from the
+    borders falls below ``factor`` times that of the unwarped frame (a wrong sign or a swapped
+    pair does not)."""
+    from keras_fi.layers import backward_warp
+
+    flow = np.asarray(inputs["flow"])[examples]
+    target = np.asarray(target)[examples]
+    assert np.abs(flow).max() > 0.5
+    inner = (slice(None), slice(8, -8), slice(8, -8))
+    for key, channels in (("frame0", slice(0, 2)), ("frame1", slice(2, 4))):
+        frames = np.asarray(inputs[key])[examples]
+        warped = np.asarray(backward_warp(frames, flow[..., channels]))
+        before = np.abs(frames - target)[inner].mean()
+        after = np.abs(warped - target)[inner].mean()
+        assert after < factor * before, (key, before, after)

@@ -41,11 +41,13 @@ def test_train_writes_a_preset_logs_and_checkpoints(tmp_path, capsys):
     args += ["--crop", "32", "--steps-per-epoch", "2", "--out", str(tmp_path / "run")]
     args += ["--synthetic-fraction", "0.5", "--flow-loss-weight", "0.01", "--small-motion", "0.5"]
     args += ["--acceleration", "0.3", "--clip-weights", "sqrt", "--global-clipnorm", "1"]
+    args += ["--teacher-flow-weight", "2"]
     assert main(args) == 0
     run = tmp_path / "run"
     trained_on = json.loads((run / "preset" / "metadata.json").read_text())["trained_on"]
     assert trained_on["small_motion"] == 0.5 and trained_on["flow_loss_weight"] == 0.01
     assert trained_on["acceleration"] == 0.3 and trained_on["clip_weights"] == "sqrt"
+    assert trained_on["teacher_flow_weight"] == 2.0
     for name in ("config.json", "model.weights.h5", "metadata.json"):
         assert (run / "preset" / name).is_file()
     assert (run / "checkpoint.weights.h5").is_file()
@@ -114,6 +116,10 @@ def test_train_rejects_bad_arguments(capsys):
     assert "--synthetic-fraction" in capsys.readouterr().err
     assert main(["train", "--out", "/tmp/x", "--flow-loss-weight", "-1"]) == 2
     assert "flow-loss-weight" in capsys.readouterr().err
+    assert main(["train", "--out", "/tmp/x", "--data", "x", "--teacher-flow-weight", "2"]) == 2
+    assert "--flow-loss-weight" in capsys.readouterr().err
+    assert main(["train", "--out", "/tmp/x", "--data", "x", "--teacher-flow-weight", "-1"]) == 2
+    assert "teacher-flow-weight" in capsys.readouterr().err
     assert (
         main(["train", "--out", "/tmp/x", "--synthetic-fraction", "1", "--small-motion", "2"]) == 2
     )

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import assert_flows_rebuild_target
 
 from keras_fi.data.batches import TripletBatches, training_batches
 from keras_fi.errors import InputError
@@ -35,11 +36,22 @@ def test_batches_are_reproducible_mixed_and_carry_flow():
     assert not np.array_equal(batches[0][1], target), "a new epoch draws new examples"
 
 
+def test_teacher_flows_give_real_examples_a_weighted_flow_target():
+    batches = training_batches([CLIP], crop_size=64, batch_size=16, steps=1, max_spacing=3,
+                               synthetic_fraction=0.5, with_flow=True, teacher_flow_weight=2.0)  # fmt: skip
+    inputs, target = batches[0]
+    weight = inputs["flow_weight"]
+    assert set(weight) == {1.0, 2.0}, "synthetic examples at 1, real ones at the teacher's 2"
+    assert_flows_rebuild_target(inputs, target, weight == 2.0)
+
+
 def test_bad_arguments():
     with pytest.raises(InputError, match="no training data"):
         training_batches([], synthetic_fraction=0.0)
     with pytest.raises(InputError, match="synthetic"):
         training_batches([CLIP], with_flow=True)
+    with pytest.raises(InputError, match="teacher_flow_weight"):
+        training_batches([CLIP], synthetic_fraction=0.5, teacher_flow_weight=1.0)
     with pytest.raises(InputError, match="weight"):
         TripletBatches([lambda i, r: None], weights=[1, 2])
 

@@ -45,6 +45,14 @@ def add_parser(subparsers) -> None:
         "(weight per pixel of flow error; 0.01 is a good start; needs --synthetic-fraction > 0)",
     )
     parser.add_argument(
+        "--teacher-flow-weight",
+        type=float,
+        default=0.0,
+        help="with --flow-loss-weight, also supervise the real clips' flow with OpenCV DIS flows "
+        "from each example's true middle frame (the model never sees it) to its two frames, at "
+        "this weight relative to the synthetic flow (needs opencv-python-headless)",
+    )
+    parser.add_argument(
         "--small-motion",
         type=float,
         default=0.0,
@@ -101,6 +109,13 @@ def run(args) -> int:
         raise InputError("--synthetic-fraction must be between 0 and 1.")
     if args.flow_loss_weight < 0:
         raise InputError("--flow-loss-weight must be >= 0.")
+    if args.teacher_flow_weight < 0:
+        raise InputError("--teacher-flow-weight must be >= 0.")
+    if args.teacher_flow_weight > 0 and not (args.flow_loss_weight > 0 and args.data):
+        raise InputError(
+            "--teacher-flow-weight supervises the flow of real clips: give --data and "
+            "--flow-loss-weight (e.g. --flow-loss-weight 0.005 --teacher-flow-weight 2)."
+        )
     if not 0.0 <= args.small_motion <= 1.0:
         raise InputError("--small-motion must be between 0 and 1.")
     if not args.cache_mb > 0:
@@ -126,6 +141,7 @@ def run(args) -> int:
         max_spacing=args.max_spacing,
         synthetic_fraction=args.synthetic_fraction,
         flow_loss_weight=args.flow_loss_weight,
+        teacher_flow_weight=args.teacher_flow_weight,
         small_motion=args.small_motion,
         acceleration=args.acceleration,
         clip_weights=args.clip_weights,

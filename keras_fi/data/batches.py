@@ -28,15 +28,17 @@ class TripletBatches(keras.utils.PyDataset):
     epoch differs.
 
     Args:
-        samplers: callables `(index, random_value) -> (frames uint8 (n, s, s, 3), time[, flow])`
-            with n = 3 (all of them) or 5 (all of them):
-            `keras_fi.data.pipeline.ClipSampler`, `keras_fi.data.synthetic_motion.SceneSampler`.
+        samplers: callables `(index, random_value) -> (frames uint8 (n, s, s, 3), time[, flow[,
+            flow_weight]])` with n = 3 (all of them) or 5 (all of them):
+            `keras_fi.data.pipeline.ClipSampler`, `keras_fi.data.synthetic_motion.SceneSampler`,
+            `TeacherFlows`.
         weights: relative share of each sampler (default: equal).
         batch_size: examples per batch.
         steps: batches per epoch (`len`).
         seed: the seed of every draw.
         with_flow: add inputs "flow" (batch, s, s, 4) and "flow_weight" (batch,): the flow of the
-            samplers that return one (weight 1), zeros with weight 0 for the others.
+            samplers that return one (weight 1 unless they return a weight too), zeros with
+            weight 0 for the others.
         **kwargs: `PyDataset` arguments: `workers` (threads, default 1), `use_multiprocessing`,
             `max_queue_size`.
 
@@ -93,7 +95,7 @@ class TripletBatches(keras.utils.PyDataset):
             times.append(example[1])
             if len(example) > 2:
                 flows.append(example[2])
-                flow_weights.append(1.0)
+                flow_weights.append(float(example[3]) if len(example) > 3 else 1.0)
             else:
                 size = example[0].shape[1:3]
                 flows.append(np.zeros((*size, 4), np.float32))
@@ -123,6 +125,30 @@ class TripletBatches(keras.utils.PyDataset):
         return inputs, frames[:, 1]
 
 
+class TeacherFlows:
+    """A sampler of real examples that adds their privileged flow target and its weight.
+
+    Wraps a sampler of `(frames, time)` (e.g. `ClipSampler`) and returns `(frames, time, flow,
+    weight)`: the flow is OpenCV DIS from the example's true middle frame to its two input
+    frames (`keras_fi.data.pipeline.teacher_flows`), as `build_dataset`'s
+    ``teacher_flow_weight`` gives the tf.data pipeline.
+    """
+
+    def __init__(self, sampler, weight: float):
+        self.sampler = sampler
+        self.weight = float(weight)
+
+    def __call__(self, index: int, random_value: int):
+        from keras_fi.data.pipeline import teacher_flows
+
+        frames, time = self.sampler(index, random_value)[:2]
+        middle = len(frames) // 2  # [frame_prev,] frame0, target, frame1[, frame_next]
+        frame0, target, frame1 = (
+            f.astype(np.float32) / 255.0 for f in frames[middle - 1 : middle + 2]
+        )
+        return frames, time, teacher_flows(target, frame0, frame1), self.weight
+
+
 def training_batches(
     data_paths: Sequence = (),
     crop_size: int = 256,
@@ -138,6 +164,7 @@ def training_batches(
     acceleration: float = 0.0,
     clip_weights: str | Sequence[float] = "frames",
     skip_repeats: float | None = None,
+    teacher_flow_weight: float = 0.0,
     **kwargs: Any,
 ) -> TripletBatches:
     """`TripletBatches` of real clips (augmented) mixed with synthetic motion, without TensorFlow.
@@ -163,6 +190,8 @@ def training_batches(
         clip_weights: how often each real clip is drawn (`ClipSampler`).
         skip_repeats: threshold for redrawing examples with a repeated frame
             (`TripletOptions.skip_repeats`; None keeps its default).
+        teacher_flow_weight: with ``with_flow``, the real examples' flow target is DIS flows
+            from their true middle frame, at this weight (`TeacherFlows`; 0: none).
         **kwargs: `PyDataset` arguments (`workers`, `use_multiprocessing`, `max_queue_size`).
     """
     from keras_fi.data.augment import TripletOptions
@@ -175,6 +204,10 @@ def training_batches(
         raise InputError("no training data: give data paths and/or synthetic_fraction > 0.")
     if with_flow and synthetic_fraction <= 0:
         raise InputError("flow supervision needs synthetic data: set synthetic_fraction > 0.")
+    if teacher_flow_weight < 0 or (teacher_flow_weight > 0 and not (with_flow and data_paths)):
+        raise InputError(
+            "teacher_flow_weight must be >= 0, and > 0 needs real data and with_flow=True."
+        )
     samplers, weights = [], []
     if data_paths and synthetic_fraction < 1:
         clips = collect_clips(list(data_paths), FrameCache(int(cache_mb * 2**20)))
@@ -185,7 +218,10 @@ def training_batches(
             context_frames=context_frames,
             **repeats,
         )
-        samplers.append(ClipSampler(clips, options, clip_weights))
+        sampler = ClipSampler(clips, options, clip_weights)
+        if with_flow and teacher_flow_weight > 0:
+            sampler = TeacherFlows(sampler, teacher_flow_weight)
+        samplers.append(sampler)
         weights.append(1.0 - synthetic_fraction)
     if synthetic_fraction > 0:
         pool = load_images(list(data_paths) or None, crop_size=crop_size)
