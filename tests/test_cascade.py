@@ -392,3 +392,29 @@ def test_fine_cost_volumes_start_as_the_model_without_them_and_then_count(tmp_pa
     assert reloaded.fine_correlation_radius == 1
     np.testing.assert_allclose(reloaded.interpolate_batch(frame0, frame1, [0.5]), changed,
                                atol=1e-5)  # fmt: skip
+
+
+def test_fine_iterations_run_the_finest_update_again_with_the_same_weights(tmp_path):
+    """`fine_iterations=2` passes the finest level's update twice: with its head a constant
+    (zero kernel, bias b) the flows move by 2b there, as one pass with bias 2b; with trained-like
+    weights the second pass sees the frames re-warped and changes the result. No new weights."""
+    twice = tiny_cascade(fine_iterations=2, fine_correlation_radius=1)
+    once = tiny_cascade(fine_correlation_radius=1)
+    assert [w.shape for w in twice.weights] == [w.shape for w in once.weights]
+    bias = np.array([0.3, -0.2, -0.1, 0.25, 0.2], "float32")
+    twice.motion_estimator.heads[-1].bias.assign(bias)
+    once.motion_estimator.heads[-1].bias.assign(2 * bias)
+    frame0, frame1 = random_frames((1, 64, 64, 3), seed=7)
+    np.testing.assert_allclose(predict(twice, frame0, frame1, [0.5]),
+                               predict(once, frame0, frame1, [0.5]), atol=1e-5)  # fmt: skip
+
+    randomize(once, seed=9)
+    twice.set_weights(once.get_weights())
+    expected = predict(twice, frame0, frame1, [0.4])
+    assert np.abs(expected - predict(once, frame0, frame1, [0.4])).mean() > 1e-3
+    twice.save_to_preset(tmp_path / "twice")
+    reloaded = FourierInterpolator.from_preset(str(tmp_path / "twice"))
+    assert reloaded.motion_estimator.fine_iterations == 2
+    np.testing.assert_allclose(predict(reloaded, frame0, frame1, [0.4]), expected, atol=1e-5)
+    with pytest.raises(ValueError, match="fine_iterations"):
+        tiny_cascade(fine_iterations=0)

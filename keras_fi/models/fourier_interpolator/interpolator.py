@@ -77,6 +77,9 @@ class FourierInterpolator(InferenceMixin, PresetMixin, keras.Model):
         fine_correlation_radius: with ``"cascade"``, radius of a bilateral cost volume of the
             warped features at every finer motion level (0: none): the residual motion measured
             directly.
+        fine_iterations: with ``"cascade"``, passes of the finest motion level's update (same
+            weights, each from the frames and features warped by the estimate so far; RAFT's
+            iterations). Leaves the weights' shapes alone.
         context_blocks: with ``"cascade"``, finer levels that also mix their warped features
             with a 3-D FFC block.
         fusion_filters: with ``"cascade"``, width of the :class:`Fusion` convolutions.
@@ -146,6 +149,7 @@ class FourierInterpolator(InferenceMixin, PresetMixin, keras.Model):
         motion_levels: int = 3,
         correlation_radius: int = 0,
         fine_correlation_radius: int = 0,
+        fine_iterations: int = 1,
         context_blocks: int = 0,
         fusion_filters: int = 16,
         context_frames: int = 2,
@@ -174,6 +178,7 @@ class FourierInterpolator(InferenceMixin, PresetMixin, keras.Model):
         self.motion_levels = int(motion_levels)
         self.correlation_radius = int(correlation_radius)
         self.fine_correlation_radius = int(fine_correlation_radius)
+        self.fine_iterations = int(fine_iterations)
         self.context_blocks = int(context_blocks)
         self.fusion_filters = int(fusion_filters)
         if context_frames not in (2, 4):
@@ -238,6 +243,7 @@ class FourierInterpolator(InferenceMixin, PresetMixin, keras.Model):
                 context_blocks=self.context_blocks,
                 correlation_radius=self.correlation_radius,
                 fine_correlation_radius=self.fine_correlation_radius,
+                fine_iterations=self.fine_iterations,
                 context_frames=self.context_frames,
                 ratio_global=ratio_global,
                 use_quadrant=use_quadrant,
@@ -770,6 +776,7 @@ class FourierInterpolator(InferenceMixin, PresetMixin, keras.Model):
             "motion_levels": self.motion_levels,
             "correlation_radius": self.correlation_radius,
             "fine_correlation_radius": self.fine_correlation_radius,
+            "fine_iterations": self.fine_iterations,
             "context_blocks": self.context_blocks,
             "fusion_filters": self.fusion_filters,
             "context_frames": self.context_frames,

@@ -107,6 +107,10 @@ class CoarseToFineMotion(keras.layers.Layer):
             every finer level (0: none). After warping, what is left is the residual motion; the
             cost volume measures it directly (as PWC-Net's per-level correlation does) instead of
             leaving the update's convolutions to infer it from the two feature maps.
+        fine_iterations: passes of the finest level's update, with the same weights (RAFT's
+            iterations): each pass warps that level's features and frames by the estimate so far
+            and adds its update, so the match is refined where the last pass left it. The
+            passes after the first read the coarser level's state, as the first does.
         context_frames: 2, or 4: the features also hold frame_prev's and frame_next's examples;
             the coarsest level stacks all four frames on the time axis of its FFC blocks, takes
             their four context maps, and (with ``correlation_radius``) also correlates
@@ -124,6 +128,7 @@ class CoarseToFineMotion(keras.layers.Layer):
         context_blocks: int = 0,
         correlation_radius: int = 0,
         fine_correlation_radius: int = 0,
+        fine_iterations: int = 1,
         context_frames: int = 2,
         ratio_global: float = 0.75,
         use_quadrant: bool = True,
@@ -151,6 +156,9 @@ class CoarseToFineMotion(keras.layers.Layer):
         if context_frames not in (2, 4):
             raise ValueError(f"context_frames must be 2 or 4, got {context_frames!r}")
         self.context_frames = int(context_frames)
+        if int(fine_iterations) != fine_iterations or fine_iterations < 1:
+            raise ValueError(f"fine_iterations must be an integer >= 1, got {fine_iterations!r}")
+        self.fine_iterations = int(fine_iterations)
         self.ratio_global = ratio_global
         self.use_quadrant = use_quadrant
         self.normalization = normalization
@@ -283,35 +291,44 @@ class CoarseToFineMotion(keras.layers.Layer):
                         outer = bilateral_correlation(parts[0], parts[3], self.correlation_radius)
                         parts.append(outer)
                 parts += [image0, image1]
-            else:
-                flow_mask = upsample_flow_mask(flow_mask)
-                hidden = upsample2x(hidden)
-                flow0, flow1 = flow_mask[..., 0:2], flow_mask[..., 2:4]
-                feature0 = backward_warp(feature0, flow0)
-                feature1 = backward_warp(feature1, flow1)
-                if step <= self.context_blocks:
-                    stacked = ops.stack([feature0, feature1], axis=1)
-                    stacked = self.fine_context[step - 1](stacked, training=training)
-                    feature0, feature1 = stacked[:, 0], stacked[:, 1]
-                parts = [
-                    feature0,
-                    feature1,
-                    backward_warp(image0, flow0),
-                    backward_warp(image1, flow1),
-                    flow_mask,
-                    hidden,
-                ]
-            parts.append(time_plane(time, image0))
-            if step > 0 and self.fine_correlation_radius > 0:
-                # Last, after the channels a model without it reads, so that a trained model's
-                # update kernel is a prefix of this one's (`load_cascade_weights`).
-                parts.append(
-                    bilateral_correlation(feature0, feature1, self.fine_correlation_radius)
+                parts.append(time_plane(time, image0))
+                hidden = self.updates[step](ops.concatenate(parts, axis=-1))
+                flow_mask = self.heads[step](hidden)
+                continue
+            flow_mask = upsample_flow_mask(flow_mask)
+            coarse = upsample2x(hidden)
+            passes = self.fine_iterations if step == len(self.level_indices) - 1 else 1
+            for _ in range(passes):
+                hidden = self._update(
+                    step, feature0, feature1, image0, image1, flow_mask, coarse, time, training
                 )
-            hidden = self.updates[step](ops.concatenate(parts, axis=-1))
-            delta = self.heads[step](hidden)
-            flow_mask = delta if flow_mask is None else flow_mask + delta
+                flow_mask = flow_mask + self.heads[step](hidden)
         return flow_mask, hidden
+
+    def _update(self, step, feature0, feature1, image0, image1, flow_mask, coarse, time, training):
+        """A finer level's update block on its features and frames warped by ``flow_mask``;
+        ``coarse``: the coarser level's state, upsampled. Returns the block's state."""
+        flow0, flow1 = flow_mask[..., 0:2], flow_mask[..., 2:4]
+        feature0 = backward_warp(feature0, flow0)
+        feature1 = backward_warp(feature1, flow1)
+        if step <= self.context_blocks:
+            stacked = ops.stack([feature0, feature1], axis=1)
+            stacked = self.fine_context[step - 1](stacked, training=training)
+            feature0, feature1 = stacked[:, 0], stacked[:, 1]
+        parts = [
+            feature0,
+            feature1,
+            backward_warp(image0, flow0),
+            backward_warp(image1, flow1),
+            flow_mask,
+            coarse,
+            time_plane(time, image0),
+        ]
+        if self.fine_correlation_radius > 0:
+            # Last, after the channels a model without it reads, so that a trained model's
+            # update kernel is a prefix of this one's (`load_cascade_weights`).
+            parts.append(bilateral_correlation(feature0, feature1, self.fine_correlation_radius))
+        return self.updates[step](ops.concatenate(parts, axis=-1))
 
     def get_config(self):
         return {
@@ -323,6 +340,7 @@ class CoarseToFineMotion(keras.layers.Layer):
             "context_blocks": self.context_blocks,
             "correlation_radius": self.correlation_radius,
             "fine_correlation_radius": self.fine_correlation_radius,
+            "fine_iterations": self.fine_iterations,
             "context_frames": self.context_frames,
             "ratio_global": self.ratio_global,
             "use_quadrant": self.use_quadrant,
