@@ -17,6 +17,8 @@ arguments without weights, such as ``refine_iterations``) is written into the pr
 
 Top-level ``cache_mb`` (optional, default 2048): memory for decoded video frames; with room for
 all the clips, each video is decoded once instead of seeking on every draw.
+Top-level ``shipped_stage`` (optional): the stage whose weights the recipe scores and installs at
+the end (default: the most advanced finished one); the stages after it are experiments.
 Top-level ``init_from`` (optional): a preset whose weights start the first stage (a two-frame
 preset starts a four-frame model; see ``FourierInterpolator.load_two_frame_weights``).
 Stage keys: the hyperparameters of :func:`keras_fi.training.train`; ``init_from`` (optional) a
@@ -124,6 +126,23 @@ def starting_point(stage: dict, previous: Path | str | None) -> Path | str | Non
     relative to the repository, e.g. to branch off the installed preset rather than the stage
     before it), else ``previous``, the preset the stages before it left (None: from scratch)."""
     return resolve_preset_path(stage["init_from"]) if stage.get("init_from") else previous
+
+
+def final_stage(config: dict, out: Path) -> Path:
+    """The stage folder whose weights the recipe scores and installs: the recipe's
+    ``shipped_stage`` if it names one (later stages are experiments that did not beat it), else
+    the most advanced finished stage."""
+    from keras_fi.models.preset_utils import WEIGHTS_FILE
+
+    names = [stage["name"] for stage in config["stages"]]
+    if config.get("shipped_stage"):
+        if config["shipped_stage"] not in names:
+            raise SystemExit(f"shipped_stage {config['shipped_stage']!r} is not a stage: {names}")
+        return out / config["shipped_stage"]
+    for name in reversed(names):
+        if (out / name / "preset" / WEIGHTS_FILE).is_file():
+            return out / name
+    return out / names[-1]
 
 
 def has_backup(folder: Path) -> bool:
@@ -298,11 +317,7 @@ def main(argv=None) -> int:
                 sys.stderr.flush()
                 arguments = sys.argv[1:] if argv is None else list(argv)
                 os.execv(sys.executable, [sys.executable, os.path.abspath(__file__), *arguments])
-    last = out / config["stages"][-1]["name"]
-    for stage in reversed(config["stages"]):  # the most advanced finished stage
-        if (out / stage["name"] / "preset" / WEIGHTS_FILE).is_file():
-            last = out / stage["name"]
-            break
+    last = final_stage(config, out)
     preset_dir = last / "preset"
     if config.get("inference"):  # settings without weights (e.g. the flow refinement)
         from keras_fi.models.preset_utils import CONFIG_FILE

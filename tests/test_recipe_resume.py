@@ -68,3 +68,15 @@ def test_a_stage_with_its_own_init_from_starts_from_that_preset(recipe, tmp_path
     )
     folder = recipe.starting_point({"name": "d", "init_from": "recipes/x/preset"}, None)
     assert Path(folder) == RECIPE.parent / "x" / "preset"
+
+
+def test_the_final_stage_is_the_shipped_one_or_the_last_finished(recipe, tmp_path):
+    config = _config("a", "b", "c")
+    assert recipe.final_stage(config, tmp_path) == tmp_path / "c"  # nothing finished yet
+    _weights(tmp_path, "b")
+    assert recipe.final_stage(config, tmp_path) == tmp_path / "b"
+    _weights(tmp_path, "c")
+    assert recipe.final_stage(config, tmp_path) == tmp_path / "c"
+    assert recipe.final_stage({**config, "shipped_stage": "b"}, tmp_path) == tmp_path / "b"
+    with pytest.raises(SystemExit, match="shipped_stage"):
+        recipe.final_stage({**config, "shipped_stage": "z"}, tmp_path)
