@@ -52,7 +52,7 @@ def build_dataset(
     examples' exact flow.
     """
     from keras_fi import data
-    from keras_fi.data.pipeline import with_teacher_flow, without_flow
+    from keras_fi.data.pipeline import check_teacher_flow, with_teacher_flow, without_flow
 
     if not data_paths and synthetic_fraction <= 0:
         raise InputError("no training data: give --data PATH... and/or --synthetic-fraction > 0.")
@@ -61,13 +61,7 @@ def build_dataset(
             "flow supervision needs synthetic data (the only data with a true flow): "
             "set synthetic_fraction > 0."
         )
-    if teacher_flow_weight < 0:
-        raise InputError(f"teacher_flow_weight must be >= 0, got {teacher_flow_weight}")
-    if teacher_flow_weight > 0 and not (with_flow and data_paths):
-        raise InputError(
-            "teacher_flow_weight supervises the real examples' flow: it needs real data "
-            "(data paths) and flow supervision (flow_loss_weight > 0)."
-        )
+    check_teacher_flow(teacher_flow_weight, with_flow, bool(data_paths))
     common = dict(crop_size=crop_size, seed=seed, epoch_size=-1)
     real_common = dict(
         common, clip_weights=clip_weights, context_frames=context_frames, cache_mb=cache_mb

@@ -197,17 +197,14 @@ def training_batches(
     from keras_fi.data.augment import TripletOptions
     from keras_fi.data.clips import collect_clips
     from keras_fi.data.frame_cache import FrameCache
-    from keras_fi.data.pipeline import ClipSampler
+    from keras_fi.data.pipeline import ClipSampler, check_teacher_flow
     from keras_fi.data.synthetic_motion import MotionOptions, SceneSampler, load_images
 
     if not data_paths and synthetic_fraction <= 0:
         raise InputError("no training data: give data paths and/or synthetic_fraction > 0.")
     if with_flow and synthetic_fraction <= 0:
         raise InputError("flow supervision needs synthetic data: set synthetic_fraction > 0.")
-    if teacher_flow_weight < 0 or (teacher_flow_weight > 0 and not (with_flow and data_paths)):
-        raise InputError(
-            "teacher_flow_weight must be >= 0, and > 0 needs real data and with_flow=True."
-        )
+    check_teacher_flow(teacher_flow_weight, with_flow, bool(data_paths))
     samplers, weights = [], []
     if data_paths and synthetic_fraction < 1:
         clips = collect_clips(list(data_paths), FrameCache(int(cache_mb * 2**20)))
