@@ -8,7 +8,11 @@ from helpers import TINY_CASCADE, randomize, tiny_cascade
 
 from keras_fi.layers import backward_warp
 from keras_fi.models import FourierInterpolator
-from keras_fi.models.fourier_interpolator import CoarseToFineMotion, bilateral_correlation
+from keras_fi.models.fourier_interpolator import (
+    CoarseToFineMotion,
+    bilateral_correlation,
+    motion_estimator,
+)
 
 
 def predict(model, frame0, frame1, time):
@@ -50,6 +54,23 @@ def test_bilateral_correlation_matches_numpy_at_odd_sizes():
     f1 = rng.normal(size=(2, 7, 9, 5)).astype("float32")
     got = keras.ops.convert_to_numpy(bilateral_correlation(f0, f1, radius=2))
     np.testing.assert_allclose(got, numpy_bilateral_correlation(f0, f1, 2), atol=1e-5)
+
+
+@pytest.mark.multibackend
+def test_bilateral_correlation_in_row_tiles_matches_numpy():
+    """Large maps go through the cost volume in row tiles (one example, a few rows each): the
+    same numbers as in one piece, with a last tile that runs past the bottom."""
+    rng = np.random.default_rng(2)
+    shape = (2, 61, 90, 32)
+    assert 0 < motion_estimator._tile_rows(*shape, 2) < 61
+    assert 61 % motion_estimator._tile_rows(*shape, 2)  # the last tile is cut
+    f0 = rng.normal(size=shape).astype("float32")
+    f1 = rng.normal(size=shape).astype("float32")
+    expected = numpy_bilateral_correlation(f0, f1, 2)
+    tiled = keras.ops.convert_to_numpy(bilateral_correlation(f0, f1, radius=2))
+    whole = keras.ops.convert_to_numpy(bilateral_correlation(f0, f1, radius=2, tiled=False))
+    np.testing.assert_allclose(tiled, expected, atol=1e-5)
+    np.testing.assert_allclose(whole, expected, atol=1e-5)
 
 
 def test_bilateral_correlation_peaks_at_half_the_motion():
