@@ -145,6 +145,31 @@ def final_stage(config: dict, out: Path) -> Path:
     return out / names[-1]
 
 
+def shipped_weights_here(stage_dir: Path, required: bool) -> bool:
+    """Whether the stage the recipe ships has its weights on this machine.
+
+    Stage weights are not committed (only the installed preset's), so on a fresh machine a recipe
+    that just trained an experiment stage finds no weights for the ``shipped_stage`` it would
+    score: that is said in one line and the run ends well. With ``required`` (``--install``,
+    ``--evaluate-only``: scoring or installing is the point of the run) it is an error that
+    says what to copy where.
+    """
+    from keras_fi.models.preset_utils import WEIGHTS_FILE
+
+    preset_dir = stage_dir / "preset"
+    if (preset_dir / WEIGHTS_FILE).is_file():
+        return True
+    message = (
+        f"{stage_dir.name}: no {WEIGHTS_FILE} in {preset_dir} on this machine, so it is not "
+        "scored or installed (stage weights are not committed; to score the installed preset's, "
+        f"copy keras_fi/presets/<name>/{WEIGHTS_FILE} there)"
+    )
+    if required:
+        raise SystemExit(message)
+    print(message)
+    return False
+
+
 def has_backup(folder: Path) -> bool:
     """Whether ``folder`` holds a resumable training state (numbered or packed)."""
     from keras_fi.checkpointing import backup_states
@@ -318,6 +343,8 @@ def main(argv=None) -> int:
                 arguments = sys.argv[1:] if argv is None else list(argv)
                 os.execv(sys.executable, [sys.executable, os.path.abspath(__file__), *arguments])
     last = final_stage(config, out)
+    if not shipped_weights_here(last, required=args.install or args.evaluate_only):
+        return 0
     preset_dir = last / "preset"
     if config.get("inference"):  # settings without weights (e.g. the flow refinement)
         from keras_fi.models.preset_utils import CONFIG_FILE

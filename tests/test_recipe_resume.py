@@ -80,3 +80,14 @@ def test_the_final_stage_is_the_shipped_one_or_the_last_finished(recipe, tmp_pat
     assert recipe.final_stage({**config, "shipped_stage": "b"}, tmp_path) == tmp_path / "b"
     with pytest.raises(SystemExit, match="shipped_stage"):
         recipe.final_stage({**config, "shipped_stage": "z"}, tmp_path)
+
+
+def test_a_shipped_stage_without_weights_here_is_said_not_scored(recipe, tmp_path, capsys):
+    """A fresh machine has no stage weights: after training an experiment the recipe says so in
+    one line; where scoring or installing is the point of the run, it stops with that line."""
+    assert not recipe.shipped_weights_here(tmp_path / "a", required=False)
+    assert "a: no model.weights.h5" in capsys.readouterr().out
+    with pytest.raises(SystemExit, match="copy keras_fi/presets/"):
+        recipe.shipped_weights_here(tmp_path / "a", required=True)
+    _weights(tmp_path, "a")
+    assert recipe.shipped_weights_here(tmp_path / "a", required=True)
