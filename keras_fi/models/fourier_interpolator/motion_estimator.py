@@ -57,11 +57,11 @@ def _tile_rows(batch, height, width, channels, radius):
     """Rows per tile for a cost volume of maps this size, or 0: compute it in one piece.
 
     The cost volume reads both padded maps once per displacement ((2r + 1)² times). Once the
-    maps outgrow the cache, each of those passes goes to memory and the whole takes several times
-    what its size would say (on a 2-core CPU: 23 ms for 1x120x160x32 at radius 2, against 1.4 ms
-    for a quarter of that size, 5 ms in tiles); in tiles of a few rows of one example every pass stays in
-    cache. Sizes known only at run time (a SavedModel that serves any size) take the one-piece
-    path.
+    maps outgrow the cache, each of those passes goes to memory and the whole takes several
+    times what its size would say (on a 2-core CPU: 23 ms for 1x120x160x32 at radius 2, against
+    1.4 ms for a quarter of that size, 5 ms in tiles); in tiles of a few rows of one example
+    every pass stays in cache. Sizes known only at run time (a SavedModel that serves any size)
+    take the one-piece path.
     """
     if not all(isinstance(d, int) for d in (batch, height, width, channels)):
         return 0
