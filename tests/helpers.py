@@ -1,4 +1,5 @@
-"""Small test helpers shared by several test files (real frames, noisy pairs, dataset batches)."""
+"""Small test helpers shared by several test files (real frames, noisy pairs, dataset batches,
+video frames to and from files)."""
 
 from __future__ import annotations
 
@@ -98,3 +99,21 @@ def assert_flows_rebuild_target(inputs, target, examples, factor: float = 0.6) -
         before = np.abs(frames - target)[inner].mean()
         after = np.abs(warped - target)[inner].mean()
         assert after < factor * before, (key, before, after)
+
+
+def decode(path: Path) -> list[np.ndarray]:
+    """Every frame of the video at ``path``, uint8 RGB, decoded with PyAV."""
+    import av
+
+    with av.open(str(path)) as container:
+        return [frame.to_ndarray(format="rgb24") for frame in container.decode(video=0)]
+
+
+def write_frames(folder: Path, frames, suffix: str = ".png") -> Path:
+    """A folder of numbered frames (PNG, or the format ``suffix`` names, e.g. ``".jpg"``)."""
+    from keras_fi.video import io as video_io
+
+    folder.mkdir(parents=True)
+    for i, frame in enumerate(frames):
+        video_io.write_image(folder / f"{i:03d}{suffix}", frame)
+    return folder

@@ -12,23 +12,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import decode, write_frames
 
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = ROOT / "recipes" / "device_train.py"
 CLIP = Path(__file__).parent / "data" / "video" / "car-turn-24f.mp4"
-
-
-def _frame_folder(folder: Path, count: int = 8) -> Path:
-    """The test clip's first frames as numbered JPEGs, as `recipes/prepare_device.py` writes."""
-    import av
-
-    folder.mkdir(parents=True)
-    with av.open(str(CLIP)) as container:
-        for index, frame in enumerate(container.decode(video=0)):
-            if index == count:
-                break
-            frame.to_image().save(folder / f"{index:05d}.jpg", quality=95)
-    return folder
 
 
 @pytest.mark.slow
@@ -37,7 +25,8 @@ def test_the_gpu_script_fine_tunes_a_preset_on_frame_folders(tmp_path):
 
     from keras_fi.models import FourierInterpolator
 
-    frames = _frame_folder(tmp_path / "frames" / "car-turn")
+    # The test clip's first frames as numbered JPEGs, as `recipes/prepare_device.py` writes them.
+    frames = write_frames(tmp_path / "frames" / "car-turn", decode(CLIP)[:8], suffix=".jpg")
     out = tmp_path / "run"
     command = [
         sys.executable,

@@ -11,11 +11,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import av
 import h5py
 import numpy as np
 import pytest
-from helpers import four_frame_cascade, randomize, tiny_cascade
+from helpers import decode, four_frame_cascade, randomize, tiny_cascade, write_frames
 from test_video_convert import moving_frames, write_video
 
 from keras_fi.errors import InputError
@@ -138,19 +137,6 @@ def cut_clip(tmp_path_factory) -> Path:
     frames = moving_frames(9)
     frames = frames[:5] + [255 - frame for frame in frames[5:]]
     return write_video(tmp_path_factory.mktemp("reuse") / "cut.mp4", frames, audio=False)
-
-
-def write_frames(folder: Path, frames) -> Path:
-    """A folder of numbered PNG frames."""
-    folder.mkdir()
-    for i, frame in enumerate(frames):
-        video_io.write_image(folder / f"{i:03d}.png", frame)
-    return folder
-
-
-def decode(path: Path) -> list[np.ndarray]:
-    with av.open(str(path)) as container:
-        return [frame.to_ndarray(format="rgb24") for frame in container.decode(video=0)]
 
 
 @pytest.mark.parametrize("batch_size", [1, 3])
