@@ -102,7 +102,8 @@ def assert_flows_rebuild_target(inputs, target, examples, factor: float = 0.6) -
 
 
 def decode(path: Path) -> list[np.ndarray]:
-    """Every frame of the video at ``path``, uint8 RGB, decoded with PyAV."""
+    """Every frame of the video at ``path``, uint8 RGB, decoded with PyAV (independently of
+    keras_fi)."""
     import av
 
     with av.open(str(path)) as container:

@@ -2,11 +2,10 @@
 
 from pathlib import Path
 
-import av
 import numpy as np
 import pytest
 import tensorflow_datasets as tfds
-from helpers import take
+from helpers import decode, take
 from PIL import Image
 
 from keras_fi.data import davis
@@ -20,8 +19,7 @@ SEQUENCES = {"car-a": (0, 8), "car-b": (10, 16)}  # name: frame range of the rea
 def davis_root(tmp_path_factory):
     """A DAVIS 2017 layout holding real frames of car-turn as 00000.jpg, ..."""
     root = tmp_path_factory.mktemp("davis") / "DAVIS"
-    with av.open(str(CLIP)) as container:
-        frames = [f.to_ndarray(format="rgb24") for f in container.decode(video=0)]
+    frames = decode(CLIP)
     for name, (start, stop) in SEQUENCES.items():
         folder = root / "JPEGImages" / "480p" / name
         folder.mkdir(parents=True)

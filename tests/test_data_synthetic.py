@@ -2,10 +2,9 @@
 
 from pathlib import Path
 
-import av
 import numpy as np
 import pytest
-from helpers import assert_flows_rebuild_target, take
+from helpers import assert_flows_rebuild_target, decode, take
 from PIL import Image
 
 from keras_fi.data import mix, natural_images, synthetic_motion, video_triplets
@@ -26,8 +25,7 @@ CLIP = Path(__file__).parent / "data" / "video" / "car-turn-24f.mp4"
 
 @pytest.fixture(scope="module")
 def real_frames():
-    with av.open(str(CLIP)) as container:
-        return [f.to_ndarray(format="rgb24") for f in container.decode(video=0)][::6]
+    return decode(CLIP)[::6]
 
 
 def test_shapes_ranges_and_determinism(real_frames):

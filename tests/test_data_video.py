@@ -4,10 +4,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-import av
 import numpy as np
 import pytest
-from helpers import take
+from helpers import decode, take
 from PIL import Image
 
 from keras_fi.data import video_triplets, vimeo90k
@@ -20,12 +19,6 @@ HEIGHT, WIDTH = (
     40,
     56,
 )  # synthetic frames: red = 20 * clip + frame index, green = row, blue = column
-
-
-def decode_all(path):
-    """Every frame of a video, decoded independently of keras_fi."""
-    with av.open(str(path)) as container:
-        return np.stack([f.to_ndarray(format="rgb24") for f in container.decode(video=0)])
 
 
 def write_coded_clips(root, lengths):
@@ -163,7 +156,7 @@ def test_photometric_jitter_is_seeded_and_in_range(coded_clips):
 
 
 def test_real_clip_matches_independent_decoding():
-    frames = decode_all(CLIP)  # (24, 180, 320, 3)
+    frames = np.stack(decode(CLIP))  # (24, 180, 320, 3)
     dataset = video_triplets(
         CLIP, crop_size=64, batch_size=2, augment=False, shuffle=False, max_spacing=1
     )
@@ -178,7 +171,7 @@ def test_real_clip_matches_independent_decoding():
 
 @pytest.mark.parametrize("indices", [[0, 1, 2], [14, 16, 18], [21, 22, 23], [13, 12, 11]])
 def test_seeking_decoder_equals_whole_decode(indices):
-    frames = decode_all(CLIP)
+    frames = np.stack(decode(CLIP))
     whole = VideoClip(CLIP, FrameCache(2**30))
     seeking = VideoClip(CLIP, FrameCache(0))  # no room: decodes from the keyframe before each
     assert whole.num_frames == seeking.num_frames == len(frames) == 24

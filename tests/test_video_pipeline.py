@@ -16,7 +16,7 @@ from pathlib import Path
 import av
 import numpy as np
 import pytest
-from helpers import four_frame_cascade
+from helpers import decode, four_frame_cascade
 from test_video_convert import moving_frames, write_video
 
 from keras_fi import datasets
@@ -24,11 +24,6 @@ from keras_fi.errors import InputError
 from keras_fi.video import BatchedInterpolator, convert
 from keras_fi.video import io as video_io
 from keras_fi.video.pipeline import DECODE_QUEUE_SIZE, ENCODE_QUEUE_SIZE
-
-
-def decode(path: Path) -> list[np.ndarray]:
-    with av.open(str(path)) as container:
-        return [frame.to_ndarray(format="rgb24") for frame in container.decode(video=0)]
 
 
 def pipeline_threads() -> list[str]:
