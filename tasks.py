@@ -2,8 +2,10 @@
 """The project's single entry point: set-up, demo, tests. Needs only Python >= 3.10.
 
     python3 tasks.py demo    # create/reuse .venv, install, convert the shipped clip to 2x fps
-    python3 tasks.py test    # create/reuse .venv, install, lint, run the tests and the docstring
-                             # examples on JAX, then the multibackend tests on TensorFlow and torch
+    python3 tasks.py test    # create/reuse .venv, install, lint, then the fast tier: the tests and
+                             # docstring examples on JAX, the multibackend tests on TensorFlow and
+                             # torch (minutes)
+    python3 tasks.py test --all  # the same plus the heavy tier (tests marked `slow`), as CI runs it
     python3 tasks.py setup   # only create/refresh the virtual environment
 
 The virtual environment lives in ``.venv`` (override with KERAS_FI_VENV). It is reinstalled when
@@ -13,6 +15,7 @@ The virtual environment lives in ``.venv`` (override with KERAS_FI_VENV). It is 
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import subprocess
 import sys
@@ -30,9 +33,13 @@ TORCH_PIN = "torch==2.13.0"
 TENSORFLOW_PIN = "tensorflow-cpu==2.21.0"
 DEMO_CLIP = ROOT / "keras_fi" / "datasets" / "data" / "car-turn-24f.mp4"  # sample_clip()
 DEMO_OUT = ROOT / "outputs" / "car-turn-24f_2x.mp4"
-# (backend, pytest marker expression): the full suite and the docstring examples of the package on
-# JAX, the marked subset elsewhere.
+# (backend, pytest marker expression): the suite and the docstring examples of the package on JAX,
+# the tests of what can differ between backends (marked `multibackend`) elsewhere.
 BACKEND_MATRIX = (("jax", None), ("tensorflow", "multibackend"), ("torch", "multibackend"))
+# Per-test times and each leg's wall time of the last run (ignored by git).
+DURATIONS = ROOT / ".test-durations.json"
+# JAX's persistent compilation cache for the tests (see _run_leg).
+JAX_CACHE = VENV / "jax-test-cache"
 
 
 def run(*args, env=None) -> int:
@@ -69,40 +76,78 @@ def demo() -> int:
     return code
 
 
-def test() -> int:
+def test(heavy: bool = False) -> int:
+    """Lint, then the fast tier (or, with ``heavy``, every test) on each backend."""
     setup()
     for command in (("check", "."), ("format", "--check", ".")):
         if run(BIN / "ruff", *command) != 0:
             print("ruff failed: run `.venv/bin/ruff check --fix . && .venv/bin/ruff format .`")
             return 1
-    seconds = {}
+    tier = "all" if heavy else "fast"
+    legs = {}
     for backend, marker in BACKEND_MATRIX:
-        env = {**os.environ, "KERAS_BACKEND": backend, "TF_CPP_MIN_LOG_LEVEL": "2"}
-        # --durations: the slowest tests of each leg, to see where a slow run spent its time.
-        args = [PYTHON, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--durations=10"]
-        if marker:
-            args += ["-m", marker]
-        else:
-            args += ["--doctest-modules", "tests", "keras_fi"]
-        print(f"\n=== tests on KERAS_BACKEND={backend} ===", flush=True)
-        start = time.time()
-        code = run(*args, env=env)
-        seconds[backend] = time.time() - start
-        if code == 5:
+        markers = [m for m in (marker, None if heavy else "not slow") if m]
+        legs[backend] = leg = _run_leg(backend, " and ".join(markers), not marker, fast=not heavy)
+        if leg["exit_status"] == 5:
             print(f"no tests ran on {backend}: that is a failure, not a pass")
             return 1
-        if code != 0:
-            return code
-    print("\ntest time: " + ", ".join(f"{b} {s:.0f} s" for b, s in seconds.items()))
+        if leg["exit_status"] != 0:
+            return leg["exit_status"]
+    total = sum(leg["wall_s"] for leg in legs.values())
+    DURATIONS.write_text(json.dumps({"tier": tier, "wall_s": round(total), "legs": legs}, indent=1))
+    print(
+        f"\n{tier} tier: {total / 60:.1f} min ("
+        + ", ".join(f"{b} {leg['wall_s']:.0f} s" for b, leg in legs.items())
+        + f"); per-test times in {DURATIONS.name}"
+    )
     return 0
 
 
+def _run_leg(backend: str, markers: str, with_doctests: bool, fast: bool) -> dict:
+    """One pytest run on ``backend``: its exit status, wall time and per-test times."""
+    record = VENV / f".durations-{backend}.json"
+    env = {
+        **os.environ,
+        "KERAS_BACKEND": backend,
+        "TF_CPP_MIN_LOG_LEVEL": "2",
+        "KERAS_FI_DURATIONS": str(record),
+    }
+    # Compiling, not running, is most of the suite's time on JAX. Many tests compile the same
+    # programs (the same tiny model at the same size, in other tests, processes and workers): a
+    # persistent compilation cache in the virtual environment compiles each once, in this run and
+    # the next ones (delete the folder for a cold run; the cache keys include the JAX version).
+    env["JAX_COMPILATION_CACHE_DIR"] = str(JAX_CACHE)
+    env["JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS"] = "0.2"
+    # --durations: the slowest tests of each leg, to see where a slow run spent its time.
+    args = [PYTHON, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--durations=10"]
+    if fast:
+        # XLA without its expensive passes: the fast tier's tiny programs compile several times
+        # faster. The full tier compiles as users do, one test at a time.
+        env["JAX_DISABLE_MOST_OPTIMIZATIONS"] = "1"
+        args += ["-n", str(min(os.cpu_count() or 1, 4)), "--dist", "worksteal"]  # pytest-xdist
+    args += ["-m", markers] if markers else []
+    args += ["--doctest-modules", "tests", "keras_fi"] if with_doctests else ["tests"]
+    print(f"\n=== tests on KERAS_BACKEND={backend} ({markers or 'all'}) ===", flush=True)
+    start = time.time()
+    code = run(*args, env=env)
+    leg = {"exit_status": code, "wall_s": round(time.time() - start, 1), "tests": {}}
+    if record.is_file():
+        leg["tests"] = json.loads(record.read_text())["tests"]
+        record.unlink()
+    return leg
+
+
 def main(argv: list[str]) -> int:
-    commands = {"setup": lambda: setup() or 0, "demo": demo, "test": test}
-    if len(argv) != 1 or argv[0] not in commands:
+    commands = {
+        ("setup",): lambda: setup() or 0,
+        ("demo",): demo,
+        ("test",): test,
+        ("test", "--all"): lambda: test(heavy=True),
+    }
+    if tuple(argv) not in commands:
         print(__doc__)
         return 2
-    return commands[argv[0]]()
+    return commands[tuple(argv)]()
 
 
 if __name__ == "__main__":

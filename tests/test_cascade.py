@@ -331,6 +331,7 @@ def test_initialising_from_a_preset_of_another_architecture_is_refused(tmp_path)
               synthetic_fraction=1.0, crop_size=32, batch_size=2, steps=1, verbose=0)  # fmt: skip
 
 
+@pytest.mark.slow  # fast tier: test_a_motion_level_left_out_drops_only_its_update (same copy)
 def test_a_finer_motion_level_starts_as_the_trained_coarser_model(tmp_path):
     """`load_cascade_weights` (and `train(init_from=...)` through it) copies every weight of a
     three-level cascade into a four-level one; the new level's head is zero, so the result

@@ -75,6 +75,7 @@ NO_TENSORFLOW = textwrap.dedent(
 )
 
 
+@pytest.mark.slow  # a child process without TensorFlow that imports and trains: an install check
 def test_trains_without_tensorflow():
     env = {**os.environ, "KERAS_BACKEND": "jax"}
     result = subprocess.run([sys.executable, "-c", NO_TENSORFLOW, str(CLIP)], env=env,

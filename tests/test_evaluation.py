@@ -394,13 +394,21 @@ def test_cli_scale_runs_the_preset_at_that_scale_and_rejects_bad_values(tmp_path
     scale the model cannot run at, or one given with a baseline, is one line on stderr."""
     from keras_fi.models import FourierInterpolator
 
+    # The tiny architecture with random weights (the untrained heads output zero at any scale).
+    preset = tmp_path / "preset"
+    trained_like = FourierInterpolator.from_preset("tiny", load_weights=False)
+    rng = np.random.default_rng(0)
+    trained_like.set_weights(
+        [w + rng.normal(0, 0.05, w.shape).astype("float32") for w in trained_like.get_weights()]
+    )
+    trained_like.save_to_preset(preset)
     out_json = tmp_path / "r.json"
-    args = ["evaluate", str(DATA / "middlebury"), "--preset", "small", "--quiet"]
+    args = ["evaluate", str(DATA / "middlebury"), "--preset", str(preset), "--quiet"]
     assert main([*args, "--scale", "0.5", "--json", str(out_json)]) == 0
     half = json.loads(out_json.read_text())
-    model = FourierInterpolator.from_preset("small", scale=0.5)
+    model = FourierInterpolator.from_preset(str(preset), scale=0.5)
     assert half["psnr"] == pytest.approx(evaluate(DATA / "middlebury", model=model)["psnr"])
-    full = FourierInterpolator.from_preset("small", scale=1.0)
+    full = FourierInterpolator.from_preset(str(preset), scale=1.0)
     assert half["psnr"] != pytest.approx(evaluate(DATA / "middlebury", model=full)["psnr"])
     capsys.readouterr()
     assert main([*args, "--scale", "0.3"]) == 2

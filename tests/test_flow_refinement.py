@@ -187,12 +187,8 @@ def test_config_round_trip_identity_and_bad_arguments():
             FlowRefinement(**bad)
 
 
-def test_model_with_refinement_any_size_config_and_gradients():
-    """In the model: any frame size (padding covers the refinement's halvings), the config
-    round-trips, the weights count is unchanged and training gradients still reach the flow
-    heads through the refinement (and the bicubic warps)."""
-    plain = FourierInterpolator.from_preset("tiny", load_weights=False)
-    model = FourierInterpolator.from_preset(
+def _refined_tiny():
+    return FourierInterpolator.from_preset(
         "tiny",
         load_weights=False,
         refine_iterations=1,
@@ -200,6 +196,20 @@ def test_model_with_refinement_any_size_config_and_gradients():
         refine_presmooth=1,
         warp_interpolation="bicubic",
     )
+
+
+@pytest.mark.slow  # fast tier: FlowRefinement's own gradient-free checks and the model tests
+def test_model_with_refinement_gets_gradients_through_it():
+    """Training gradients reach the flow heads through the refinement (and the bicubic warps)."""
+    assert_heads_get_gradients(_refined_tiny(), moving_texture(45, np.array([2.0, 1.0]), [0, 1]))
+
+
+@pytest.mark.whole_model
+def test_model_with_refinement_any_size_and_config():
+    """In the model: any frame size (padding covers the refinement's halvings), the config
+    round-trips and the weights count is unchanged."""
+    plain = FourierInterpolator.from_preset("tiny", load_weights=False)
+    model = _refined_tiny()
     model.set_weights(plain.get_weights())
     assert model.count_params() == plain.count_params()
     frames = moving_texture(45, np.array([2.0, 1.0]), [0.0, 1.0])
@@ -211,7 +221,6 @@ def test_model_with_refinement_any_size_config_and_gradients():
     assert config["refine_median"] == 3 and config["warp_interpolation"] == "bicubic"
     assert config["refine_presmooth"] == 1
     assert_rebuilds_from_config(model, frames[0], frames[1], out)
-    assert_heads_get_gradients(model, frames)
     with pytest.raises(ValueError, match="motion"):
         FourierInterpolator(motion=False, refine_iterations=1)
     with pytest.raises(ValueError, match="warp_interpolation"):

@@ -23,25 +23,28 @@ def _randomize(model, seed=0):
 
 
 @pytest.mark.multibackend
-def test_scale_any_size_config_gradients_and_bad_values():
+@pytest.mark.whole_model
+@pytest.mark.parametrize(
+    "scale",
+    [0.5, pytest.param(0.25, marks=pytest.mark.slow)],  # the same code, one more halving
+)
+def test_scale_any_size_config_and_bad_values(scale):
     """Half and quarter scale: any frame size (padding covers the extra halvings), the same
-    weights as scale 1, a config that round-trips, gradients reaching the heads (it can be trained
-    the way it is run), and a clear error for a scale it cannot run at."""
+    weights as scale 1, a config that round-trips, and a clear error for a scale it cannot run
+    at."""
     plain = FourierInterpolator.from_preset("tiny", load_weights=False)
     frames = moving_texture(45, np.array([2.0, 1.0]), [0.0, 1.0])
-    for scale in (0.5, 0.25):
-        model = FourierInterpolator.from_preset(
-            "tiny", load_weights=False, scale=scale, refine_iterations=1
-        )
-        assert model.count_params() == plain.count_params()
-        assert model.size_multiple == 2 ** (4 + {0.5: 1, 0.25: 2}[scale])
-        _randomize(model)
-        out = model.interpolate(frames[0], frames[1])
-        assert out.shape == (45, 45, 3) and np.isfinite(out).all()
-        config = model.get_config()
-        assert config["scale"] == scale and config["refine_window"] == 9
-        assert_rebuilds_from_config(model, frames[0], frames[1], out)
-    assert_heads_get_gradients(model, frames)
+    model = FourierInterpolator.from_preset(
+        "tiny", load_weights=False, scale=scale, refine_iterations=1
+    )
+    assert model.count_params() == plain.count_params()
+    assert model.size_multiple == 2 ** (4 + {0.5: 1, 0.25: 2}[scale])
+    _randomize(model)
+    out = model.interpolate(frames[0], frames[1])
+    assert out.shape == (45, 45, 3) and np.isfinite(out).all()
+    config = model.get_config()
+    assert config["scale"] == scale and config["refine_window"] == 9
+    assert_rebuilds_from_config(model, frames[0], frames[1], out)
     windowed = FourierInterpolator(encoder_filters=(8, 16), refine_iterations=1, refine_window=7)
     assert windowed.refinement.window == 7
     with pytest.raises(ValueError, match="window must be an odd integer"):
@@ -49,6 +52,17 @@ def test_scale_any_size_config_gradients_and_bad_values():
     for bad in (0.3, 2, 0):
         with pytest.raises(ValueError, match="scale must be 1, 0.5 or 0.25"):
             FourierInterpolator(scale=bad)
+
+
+@pytest.mark.slow  # fast tier: the gradient tests of the full-scale model (same layers)
+@pytest.mark.multibackend
+def test_quarter_scale_model_trains_the_way_it_runs():
+    """Training gradients reach the heads of a quarter-scale model with its refinement."""
+    model = FourierInterpolator.from_preset(
+        "tiny", load_weights=False, scale=0.25, refine_iterations=1
+    )
+    _randomize(model)
+    assert_heads_get_gradients(model, moving_texture(45, np.array([2.0, 1.0]), [0.0, 1.0]))
 
 
 def test_half_scale_runs_the_network_on_the_halved_frames():

@@ -59,6 +59,7 @@ def stage_reference(model, frames, time=HALF):
 
 
 @pytest.mark.multibackend
+@pytest.mark.whole_model
 def test_the_stages_make_the_one_call_models_frame():
     """motion_map + synthesize_from_motion with the outer pairs' maps = the model's call, which
     runs the outer pairs itself (same contexts: an outer pair's far edge repeats its frame)."""

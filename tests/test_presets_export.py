@@ -37,6 +37,36 @@ def test_architecture_parameter_counts_are_true():
         assert model.count_params() == spec["parameters"], name
 
 
+def _shipped() -> list[str]:
+    from keras_fi.models.preset_utils import builtin_preset_dir
+
+    return [name for name in ARCHITECTURES if builtin_preset_dir(name) is not None]
+
+
+@pytest.mark.parametrize("name", _shipped())
+def test_shipped_preset_loads_the_weights_of_its_file(name):
+    """Every variable of a shipped preset holds a tensor of its weights file (read with h5py): the
+    weights are loaded, not left at their initial values."""
+    import h5py
+
+    from keras_fi.models.preset_utils import WEIGHTS_FILE, builtin_preset_dir
+
+    stored = []
+    with h5py.File(builtin_preset_dir(name) / WEIGHTS_FILE, "r") as file:
+        file.visititems(
+            lambda _, item: (
+                stored.append(np.asarray(item)) if isinstance(item, h5py.Dataset) else None
+            )
+        )
+    model = FourierInterpolator.from_preset(name)
+
+    def key(array):
+        return (array.shape, np.asarray(array, "float32").tobytes())
+
+    in_file = set(map(key, stored))
+    assert all(key(weight) in in_file for weight in model.get_weights())
+
+
 def test_save_to_preset_round_trip_is_bit_identical(tmp_path):
     model = trained_like_tiny()
     frame0, frame1 = frames((37, 50, 3))

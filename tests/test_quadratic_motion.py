@@ -94,9 +94,9 @@ def test_a_side_read_across_a_motion_boundary_counts_little():
     assert abs(keras.ops.convert_to_numpy(equal[0])[0, 0, x, 0] + 0.625) < 1e-3
 
 
-def test_quadratic_four_frame_model_untrained_gradients_and_config():
-    """Untrained it is the blend; every weight gets a gradient through the three pairs; the
-    config round-trips; a video's ends (neighbours repeated) fall back to the pair alone."""
+def test_quadratic_four_frame_model_untrained_config_and_video_ends():
+    """Untrained it is the blend; the config round-trips; a video's ends (neighbours repeated)
+    fall back to the pair alone."""
     model = tiny_cascade(context_frames=4, quadratic_motion=True)
     rng = np.random.default_rng(0)
     frames = [rng.random((1, 64, 64, 3), dtype=np.float32) for _ in range(4)]
@@ -104,12 +104,6 @@ def test_quadratic_four_frame_model_untrained_gradients_and_config():
     out = model.interpolate_batch(frames[1], frames[2], [0.5], context)
     np.testing.assert_allclose(out, 0.5 * (frames[1] + frames[2]), atol=1e-3)
     randomize(model)
-    inputs = {"frame_prev": frames[0], "frame0": frames[1], "frame1": frames[2],
-              "frame_next": frames[3], "time": np.array([0.3], "float32")}  # fmt: skip
-    grads = gradients(model, inputs)
-    missing = [w.path for w, g in zip(model.trainable_weights, grads)
-               if g is None or not np.abs(g).max() > 0]  # fmt: skip
-    assert not missing, missing
     rebuilt = FourierInterpolator.from_config(model.get_config())
     rebuilt.build()
     rebuilt.set_weights(model.get_weights())
@@ -129,6 +123,20 @@ def test_quadratic_four_frame_model_untrained_gradients_and_config():
     )
     with pytest.raises(ValueError, match="context_frames=4"):
         FourierInterpolator(**{**model.get_config(), "context_frames": 2})
+
+
+@pytest.mark.slow  # fast tier: test_four_frame_gradients_reach_every_weight (without the bend)
+def test_quadratic_four_frame_model_gradients_reach_every_weight():
+    """Every weight gets a gradient through the three pairs and the bend."""
+    model = randomize(tiny_cascade(context_frames=4, quadratic_motion=True))
+    rng = np.random.default_rng(0)
+    frames = [rng.random((1, 64, 64, 3), dtype=np.float32) for _ in range(4)]
+    inputs = {"frame_prev": frames[0], "frame0": frames[1], "frame1": frames[2],
+              "frame_next": frames[3], "time": np.array([0.3], "float32")}  # fmt: skip
+    grads = gradients(model, inputs)
+    missing = [w.path for w, g in zip(model.trainable_weights, grads)
+               if g is None or not np.abs(g).max() > 0]  # fmt: skip
+    assert not missing, missing
 
 
 def accelerating_scene(seed, size=128):

@@ -354,3 +354,46 @@ def test_variable_frame_rate_with_factor_keeps_every_original_at_its_own_time(tm
     middles = (source_times[:-1] + source_times[1:]) / 2  # one new frame halfway in each gap
     np.testing.assert_allclose(times[1:-1:2], middles, atol=1e-4)
     assert times[-1] == pytest.approx(source_times[-1] + 0.020, abs=1e-4)  # last held: 40 ms
+
+
+class FinishesSecond(Blend):
+    """A blend during which another run finishes writing the same output (it wins the race)."""
+
+    def __init__(self, output: Path) -> None:
+        self.output = output
+
+    def interpolate_batch(self, frame0, frame1, time):
+        if not self.output.exists():
+            self.output.write_bytes(b"the other run's video")
+        return super().interpolate_batch(frame0, frame1, time)
+
+
+def test_an_output_that_appears_during_the_run_is_not_replaced(tmp_path):
+    """Two runs into one output: the one that finishes second fails with a one-line InputError
+    (exit 2 in the CLI) and leaves the first one's file and no temporary file; with
+    ``overwrite=True`` the later run replaces it, as asked."""
+    from keras_fi.errors import InputError
+
+    source = write_video(tmp_path / "in.mp4", moving_frames(6), audio=False)
+    output = tmp_path / "out.mp4"
+    with pytest.raises(InputError, match="appeared while this run was writing it"):
+        convert(source, output, model=FinishesSecond(output), progress=False, scene_threshold=0)
+    assert output.read_bytes() == b"the other run's video"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.mp4", "out.mp4"]
+    output.unlink()
+    convert(source, output, model=FinishesSecond(output), progress=False, overwrite=True)
+    assert read_video(output)["frames"]
+
+
+def test_atomic_output_publishes_without_replacing_unless_asked(tmp_path):
+    from keras_fi.errors import InputError
+
+    target = tmp_path / "out.txt"
+    with pytest.raises(InputError, match="--overwrite"):
+        with video_io.atomic_output(target, overwrite=False) as temporary:
+            temporary.write_text("mine")
+            target.write_text("theirs")  # another run finished first
+    assert target.read_text() == "theirs" and os.listdir(tmp_path) == ["out.txt"]
+    with video_io.atomic_output(target) as temporary:  # overwrite is the default of the helper
+        temporary.write_text("mine")
+    assert target.read_text() == "mine" and os.listdir(tmp_path) == ["out.txt"]

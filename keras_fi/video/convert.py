@@ -426,7 +426,7 @@ def convert(
         time_base = Fraction(reader.stream.time_base) / subdivide if subdivide else None
         estimated = reader.estimated_frames
         total = output_frame_count(estimated, step) if estimated else None
-        with video_io.atomic_output(dst) as temporary:
+        with video_io.atomic_output(dst, overwrite=overwrite) as temporary:
             # The writer is opened before the model is loaded, so an output container that cannot
             # be written fails in a second rather than after the model has loaded.
             writer = video_io.VideoWriter(
@@ -741,6 +741,6 @@ def interpolate_pair(
     engine.flush()
     with contextlib.ExitStack() as stack:
         for output, frame in zip(outputs, engine.pop_ready()):
-            temporary = stack.enter_context(video_io.atomic_output(output))
+            temporary = stack.enter_context(video_io.atomic_output(output, overwrite=overwrite))
             video_io.write_image(temporary, frame)
     return outputs

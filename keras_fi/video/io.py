@@ -176,11 +176,13 @@ def remove_stale_temporaries(destination: str | os.PathLike, *, folder: bool = F
 
 
 @contextlib.contextmanager
-def atomic_output(destination: str | os.PathLike) -> Iterator[Path]:
+def atomic_output(destination: str | os.PathLike, *, overwrite: bool = True) -> Iterator[Path]:
     """Yield a temporary path next to ``destination``; move it into place only on success.
 
     Whatever happens inside the block (an exception, Ctrl-C), the temporary file is removed and
-    ``destination`` is left as it was.
+    ``destination`` is left as it was. Without ``overwrite``, a file that appeared at
+    ``destination`` meanwhile (another run writing the same output) is never replaced: that raises
+    `InputError` and this run's file is removed.
 
     Example:
     >>> import tempfile
@@ -195,10 +197,36 @@ def atomic_output(destination: str | os.PathLike) -> Iterator[Path]:
     temporary = _temporary_name(destination)
     try:
         yield temporary
-        os.replace(temporary, destination)
+        _publish(temporary, destination, overwrite=overwrite)
     finally:
         with contextlib.suppress(FileNotFoundError):
             temporary.unlink()
+
+
+def _publish(temporary: Path, destination: Path, *, overwrite: bool) -> None:
+    """Give the finished ``temporary`` file the name ``destination`` in one atomic step.
+
+    Without ``overwrite`` it is hard-linked: the link fails if the name is taken, so a file that
+    appeared meanwhile survives (the caller then removes ``temporary``). On file systems without
+    hard links the check and the rename are two steps.
+    """
+    if overwrite:
+        os.replace(temporary, destination)
+        return
+    try:
+        os.link(temporary, destination)
+        taken = False
+    except FileExistsError:
+        taken = True
+    except OSError:  # no hard links on this file system
+        taken = destination.exists()
+        if not taken:
+            os.replace(temporary, destination)
+    if taken:
+        raise InputError(
+            f"{destination} appeared while this run was writing it (another run?) and was left "
+            "as it is; pass --overwrite (overwrite=True) to replace it"
+        )
 
 
 @contextlib.contextmanager
