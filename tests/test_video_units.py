@@ -267,6 +267,22 @@ def test_progress_plain_lines_and_terminal_redraws(monkeypatch):
     assert quiet.getvalue() == ""
 
 
+def test_progress_eta_leaves_out_the_start_up(monkeypatch):
+    """A run whose first frame took 15 s (loading, compiling) and then makes 10 frames a second:
+    no ETA until a few frames have come, then one from that steady rate (45 s for 450 frames),
+    not from the average since the start (over 11 minutes)."""
+    now = [0.0]
+    monkeypatch.setattr("keras_fi.video.progress.time.monotonic", lambda: now[0])
+    progress = Progress(total=460, stream=io.StringIO(), interactive=False)
+    now[0] = 15.0
+    progress.update(1)
+    assert "ETA" not in progress.line()
+    for _ in range(9):
+        now[0] += 0.1
+        progress.update(1)
+    assert progress.line().endswith("ETA 0:45")
+
+
 # ----------------------------------------------------------------------------- I/O helpers
 
 

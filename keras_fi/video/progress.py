@@ -14,6 +14,9 @@ from typing import TextIO
 LOG_INTERVAL = 10.0
 REDRAW_INTERVAL = 0.2
 _BAR_WIDTH = 24
+# The time left is estimated from the frames after the first one (which also pays for compiling
+# the model at this size), once this many have come.
+ETA_MIN_FRAMES = 4
 
 
 def format_seconds(seconds: float) -> str:
@@ -70,6 +73,7 @@ class Progress:
         self._start = time.monotonic()
         self._last_report = self._start
         self._last_width = 0
+        self._first: tuple[float, int] | None = None  # (time, count) of the first update
 
     def __enter__(self) -> Progress:
         return self
@@ -83,6 +87,8 @@ class Progress:
         if not self.enabled:
             return
         now = time.monotonic()
+        if self._first is None:
+            self._first = (now, self.count)
         interval = REDRAW_INTERVAL if self.interactive else LOG_INTERVAL
         if now - self._last_report >= interval:
             self._last_report = now
@@ -103,11 +109,23 @@ class Progress:
         else:
             parts.append(f"{self.count} frames")
         parts.append(f"{rate:.1f} fps")
-        if self.total and rate > 0 and self.count < self.total:
-            parts.append(f"ETA {format_seconds((self.total - self.count) / rate)}")
+        steady = self._steady_rate(now)
+        if self.total and steady and self.count < self.total:
+            parts.append(f"ETA {format_seconds((self.total - self.count) / steady)}")
         else:
             parts.append(f"elapsed {format_seconds(elapsed)}")
         return " ".join(parts)
+
+    def _steady_rate(self, now: float) -> float | None:
+        """Frames per second since the first update (start-up and the first call's compilation
+        left out), or ``None`` until `ETA_MIN_FRAMES` frames have come since then."""
+        if self._first is None:
+            return None
+        first_time, first_count = self._first
+        frames, seconds = self.count - first_count, now - first_time
+        if frames < ETA_MIN_FRAMES or seconds <= 0:
+            return None
+        return frames / seconds
 
     def _report(self, now: float) -> None:
         text = self.line(now)
