@@ -134,6 +134,9 @@ def test_interpolate_numpy_api():
         model.interpolate(frame0, frame1[:-1])
     with pytest.raises(InputError, match="time"):
         model.interpolate(frame0, frame1, time=1.5)
+    # float frames in 0..255 (a forgotten division) are refused, not returned clipped to [0, 1]
+    with pytest.raises(InputError, match=r"float frames must be in \[0, 1\]: divide by 255"):
+        model.interpolate(frame0.astype("float32"), frame1.astype("float32"))
 
 
 def test_interpolate_does_not_retrace_at_the_same_size():

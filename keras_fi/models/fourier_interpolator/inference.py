@@ -174,8 +174,13 @@ def _no_neighbours(frame0, frame1, context) -> bool:
     return np.array_equal(frame_prev, frame0) and np.array_equal(frame_next, frame1)
 
 
+# How far outside [0, 1] float frames may stray (rounding of a resize or colour conversion).
+_FLOAT_SLACK = 1e-3
+
+
 def validate_frames(frame0: np.ndarray, frame1: np.ndarray) -> None:
-    """Raises :class:`InputError` unless both are matching (H, W, 3) or (B, H, W, 3) arrays."""
+    """Raises :class:`InputError` unless both are matching (H, W, 3) or (B, H, W, 3) arrays,
+    uint8 (or another integer type) or float in [0, 1] (NaN is refused too)."""
     for name, frame in (("frame0", frame0), ("frame1", frame1)):
         if frame.ndim not in (3, 4) or frame.shape[-1] != 3:
             raise InputError(
@@ -183,6 +188,13 @@ def validate_frames(frame0: np.ndarray, frame1: np.ndarray) -> None:
             )
         if not (np.issubdtype(frame.dtype, np.integer) or np.issubdtype(frame.dtype, np.floating)):
             raise InputError(f"{name} must be uint8 or float, got dtype {frame.dtype}.")
+        if np.issubdtype(frame.dtype, np.floating) and frame.size:
+            low, high = float(np.min(frame)), float(np.max(frame))
+            if not (-_FLOAT_SLACK <= low and high <= 1.0 + _FLOAT_SLACK):
+                raise InputError(
+                    f"{name} is float with values in [{low:g}, {high:g}]; float frames must be in "
+                    "[0, 1]: divide by 255, or pass uint8 frames."
+                )
     if frame0.shape != frame1.shape:
         raise InputError(
             f"frame0 and frame1 must have the same shape, got {frame0.shape} and {frame1.shape}."
