@@ -337,6 +337,21 @@ def test_folder_mode_keeps_originals_and_numbers_outputs(tmp_path, tiny_model):
     assert listing(tmp_path) == ["frames", "out"]
 
 
+def test_folder_with_a_gap_in_its_numbering_warns(tmp_path, tiny_model, capsys):
+    """Frames 0, 1, 2, 5, 6: one warning line naming the gap; consecutive numbering: none."""
+    source = tmp_path / "frames"
+    source.mkdir()
+    for number, frame in zip((0, 1, 2, 5, 6), moving_frames(5), strict=True):
+        Image.fromarray(frame).save(source / f"{number:04d}.png")
+    convert_folder(source, tmp_path / "out", model=tiny_model, progress=False)
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "skips from 0002.png to 0005.png" in err
+    (source / "0005.png").rename(source / "0003.png")
+    (source / "0006.png").rename(source / "0004.png")
+    convert_folder(source, tmp_path / "out", model=tiny_model, progress=False, overwrite=True)
+    assert capsys.readouterr().err == ""
+
+
 # ----------------------------------------------------------------------------- command line
 
 

@@ -583,6 +583,14 @@ def convert_folder(
     frames = video_io.list_frames(src)
     if len(frames) < 2:
         raise InputError(f"{src} holds {len(frames)} image; interpolation needs at least 2")
+    gaps = video_io.numbering_gaps(frames)
+    if gaps:
+        before, after = gaps[0]
+        more = f" (and {len(gaps) - 1} more gaps)" if len(gaps) > 1 else ""
+        video_io.print_warning(
+            f"{src}: the numbering skips from {before.name} to {after.name}{more}; the frames "
+            "are interpolated as if consecutive (missing frames count as no time)"
+        )
     step = source_step(Fraction(1), resolve_output_rate(Fraction(1), factor=factor))
     if os.path.realpath(src) == os.path.realpath(dst):
         raise InputError(f"output folder {dst} is the input folder; choose another")

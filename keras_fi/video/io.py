@@ -280,6 +280,31 @@ def list_frames(folder: str | os.PathLike) -> list[Path]:
     return frames
 
 
+def numbering_gaps(frames: list[Path]) -> list[tuple[Path, Path]]:
+    """Neighbours in a frame folder whose numbers skip more than the folder's usual step.
+
+    The number is the last one in each file name (``frame_0012.png`` → 12). Folders whose names
+    are not all numbered, or numbered with a repeat, are not judged (empty list).
+
+    Example:
+    >>> [(a.name, b.name) for a, b in numbering_gaps([Path(f"{i}.png") for i in (0, 1, 2, 5, 6)])]
+    [('2.png', '5.png')]
+    >>> numbering_gaps([Path(f"f{i:03d}.png") for i in (0, 2, 4, 6)])  # every other frame: no gap
+    []
+    """
+    numbers = []
+    for frame in frames:
+        found = re.findall(r"\d+", frame.stem)
+        if not found:
+            return []
+        numbers.append(int(found[-1]))
+    steps = [b - a for a, b in zip(numbers, numbers[1:])]
+    if not steps or min(steps) <= 0:
+        return []
+    usual = min(steps)
+    return [(frames[i], frames[i + 1]) for i, step in enumerate(steps) if step > usual]
+
+
 def read_image(path: str | os.PathLike) -> np.ndarray:
     """Read an image file as a ``(height, width, 3)`` uint8 RGB array.
 
