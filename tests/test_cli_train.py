@@ -27,6 +27,22 @@ def test_console_script_help_and_version():
     assert result.returncode == 0 and keras_fi.__version__ in result.stdout
 
 
+def test_train_help_describes_every_option_and_shows_examples(capsys):
+    import argparse
+
+    from keras_fi.cli.main import build_parser
+
+    subparsers = next(
+        a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction)
+    )
+    train = subparsers.choices["train"]
+    bare = [a.option_strings[-1] for a in train._actions if a.option_strings and not a.help]
+    assert not bare, f"options without help: {bare}"
+    with pytest.raises(SystemExit):
+        main(["train", "--help"])
+    assert "examples:\n  keras-fi train --data" in capsys.readouterr().out
+
+
 def test_presets_command_lists_every_preset(capsys):
     assert main(["presets"]) == 0
     out = capsys.readouterr().out

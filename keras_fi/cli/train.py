@@ -2,6 +2,20 @@
 
 from __future__ import annotations
 
+import argparse
+
+EPILOG = """\
+examples:
+  keras-fi train --data clips/ --out runs/tiny                  # the tiny architecture, 1,000 steps
+  keras-fi train --data clips/ --preset cascade_small --init-from cascade_small \\
+      --steps 2000 --learning-rate 1e-4 --out runs/finetune     # fine-tune the default preset
+  keras-fi train --synthetic-fraction 1 --flow-loss-weight 0.01 --out runs/synthetic  # no data
+
+The run folder gets the trained preset (OUT/preset, for --preset in interpolate and evaluate),
+history.csv, TensorBoard logs (with TensorFlow installed) and a resumable backup: run the same
+command again to continue a killed run.
+"""
+
 
 def add_parser(subparsers) -> None:
     parser = subparsers.add_parser(
@@ -9,6 +23,8 @@ def add_parser(subparsers) -> None:
         help="train a model with model.fit (resumable)",
         description="Train a FourierInterpolator with model.fit. A killed run resumes from "
         "OUT/backup when started again with the same arguments.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument(
         "--data",
@@ -23,14 +39,27 @@ def add_parser(subparsers) -> None:
         help="architecture: preset name or dir, built untrained (default tiny)",
     )
     parser.add_argument("--init-from", default=None, help="preset whose weights to start from")
-    parser.add_argument("--steps", type=int, default=1000)
-    parser.add_argument("--batch-size", type=int, default=4)
+    parser.add_argument(
+        "--steps", type=int, default=1000, help="optimizer steps in all (default 1000)"
+    )
+    parser.add_argument("--batch-size", type=int, default=4, help="examples per step (default 4)")
     parser.add_argument("--crop", type=int, default=256, help="square crop size in pixels")
-    parser.add_argument("--learning-rate", type=float, default=1e-3)
+    parser.add_argument(
+        "--learning-rate",
+        type=float,
+        default=1e-3,
+        help="Adam's peak learning rate, decayed by a cosine over --steps (default 1e-3)",
+    )
     parser.add_argument(
         "--steps-per-epoch", type=int, default=100, help="steps between checkpoints/backups"
     )
-    parser.add_argument("--max-spacing", type=int, default=3)
+    parser.add_argument(
+        "--max-spacing",
+        type=int,
+        default=3,
+        help="largest gap in frames between the middle frame and each input frame of a real "
+        "example (default 3: larger motion to learn from)",
+    )
     parser.add_argument(
         "--synthetic-fraction",
         type=float,
@@ -96,7 +125,12 @@ def add_parser(subparsers) -> None:
         "KERAS_DISTRIBUTION_* variables or SLURM describe a job; --batch-size is the global "
         "batch (see docs/distributed_training.md)",
     )
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--seed",
+        type=int,
+        default=0,
+        help="seed of the data: clips, crops, order and synthetic scenes (default 0)",
+    )
     parser.add_argument("--out", required=True, help="run directory")
     parser.set_defaults(func=run)
 
