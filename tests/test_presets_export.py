@@ -117,6 +117,21 @@ SERVE = textwrap.dedent(
     out["c"] = at_time(frame0=tf.constant(data["b0"]), frame1=tf.constant(data["b1"]),
                        time=tf.constant([0.25, 0.75], tf.float32))["frame"].numpy()
     assert all(v.dtype == np.uint8 for v in out.values())
+    refusals = [  # (what is wrong, words the error must say)
+        (lambda: serve(frame0=tf.constant(data["b0"]), frame1=tf.constant(data["b1"][:, :40])),
+         "frame1 must have the shape of frame0"),
+        (lambda: at_time(frame0=tf.constant(data["b0"]), frame1=tf.constant(data["b1"]),
+                         time=tf.constant([0.5, 1.5])), "time must be in [0, 1]"),
+        (lambda: at_time(frame0=tf.constant(data["b0"]), frame1=tf.constant(data["b1"]),
+                         time=tf.constant([0.5])), "one value per frame pair"),
+    ]
+    for call, words in refusals:
+        try:
+            call()
+        except tf.errors.InvalidArgumentError as error:
+            assert words in str(error), str(error)
+        else:
+            raise AssertionError(f"accepted: {words}")
     assert "keras_fi" not in sys.modules
     np.savez(sys.argv[3], **out)
     """
@@ -215,6 +230,21 @@ SERVE_FOUR = textwrap.dedent(
     }
     out = {k: v["frame"].numpy() for k, v in out.items()}
     assert all(v.dtype == np.uint8 for v in out.values())
+    refusals = [  # (what is wrong, words the error must say)
+        (lambda: serve(frame0=tf.constant(data["b0"]), frame1=tf.constant(data["b1"][:, :40])),
+         "frame1 must have the shape of frame0"),
+        (lambda: at_time(frame0=tf.constant(data["b0"]), frame1=tf.constant(data["b1"]),
+                         time=tf.constant([0.5, 1.5])), "time must be in [0, 1]"),
+        (lambda: at_time(frame0=tf.constant(data["b0"]), frame1=tf.constant(data["b1"]),
+                         time=tf.constant([0.5])), "one value per frame pair"),
+    ]
+    for call, words in refusals:
+        try:
+            call()
+        except tf.errors.InvalidArgumentError as error:
+            assert words in str(error), str(error)
+        else:
+            raise AssertionError(f"accepted: {words}")
     assert "keras_fi" not in sys.modules
     np.savez(sys.argv[3], **out)
     """

@@ -14,6 +14,9 @@ Signatures:
   ``context_frames=4``; ``frame_prev`` is the frame one input spacing before ``frame0`` and
   ``frame_next`` the one after ``frame1`` (uint8, shaped like them). Such a model's two-frame
   signatures repeat ``frame0`` and ``frame1`` as the context, as the model does without it.
+
+Every signature refuses, with an ``InvalidArgumentError`` that says which input is wrong, frames
+whose shapes differ from ``frame0``'s, a ``time`` of another batch size, and times outside [0, 1].
 """
 
 from __future__ import annotations
@@ -91,7 +94,44 @@ def _export_here(preset, target: Path) -> None:
     def to_float(frame):
         return tf.cast(frame, tf.float32) / 255.0
 
+    def check(frame0, frame1, time, frame_prev, frame_next):
+        """Refuse frames of different shapes and times outside [0, 1] (InvalidArgumentError)."""
+        shape = tf.shape(frame0)
+        checks = [
+            tf.debugging.Assert(
+                tf.reduce_all(tf.equal(tf.shape(frame), shape)),
+                [
+                    f"{name} must have the shape of frame0 (batch, height, width, 3); {name}:",
+                    tf.shape(frame),
+                    "frame0:",
+                    shape,
+                ],
+            )  # fmt: skip
+            for name, frame in (
+                ("frame1", frame1),
+                ("frame_prev", frame_prev),
+                ("frame_next", frame_next),
+            )
+            if frame is not None
+        ]
+        checks.append(
+            tf.debugging.Assert(
+                tf.equal(tf.shape(time)[0], shape[0]),
+                [
+                    "time must have one value per frame pair; time:",
+                    tf.shape(time),
+                    "frames:",
+                    shape,
+                ],
+            )
+        )
+        in_range = tf.reduce_all((time >= 0.0) & (time <= 1.0))
+        checks.append(tf.debugging.Assert(in_range, ["time must be in [0, 1], got", time]))
+        return checks
+
     def run(frame0, frame1, time, frame_prev=None, frame_next=None):
+        with tf.control_dependencies(check(frame0, frame1, time, frame_prev, frame_next)):
+            frame0, frame1, time = tf.identity(frame0), tf.identity(frame1), tf.identity(time)
         inputs = {"frame0": to_float(frame0), "frame1": to_float(frame1), "time": time}
         if four:  # without context, repeat frame0 and frame1 (as the model does)
             inputs["frame_prev"] = to_float(frame0 if frame_prev is None else frame_prev)
