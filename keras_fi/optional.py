@@ -9,6 +9,7 @@ The base install leaves TensorFlow to the user, so that an existing build (``ten
 from __future__ import annotations
 
 import importlib
+import sys
 
 # module -> what to install when it is missing
 _INSTALL = {
@@ -27,6 +28,11 @@ def require(module: str, feature: str):
     ...
     keras_fi.errors.InputError: this example needs not_a_module_xyz, which is not installed: pip install not_a_module_xyz
     """
+    loaded = sys.modules.get(module)
+    if loaded is not None:
+        # Already imported: no call into importlib, which tf.data's AutoGraph cannot convert when
+        # a traced function (a dataset's map) asks for TensorFlow (it warns on every trace).
+        return loaded
     try:
         return importlib.import_module(module)
     except ModuleNotFoundError as error:

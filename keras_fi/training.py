@@ -250,6 +250,7 @@ def train(
         steps_per_epoch=steps_per_epoch,
         callbacks=callbacks,
         verbose=verbose,
+        shuffle=False,  # the datasets draw their examples at random themselves
     )
     seconds = time.time() - start
     save_preset = model.save_to_preset
