@@ -101,8 +101,21 @@ def test_preset_errors_are_one_line(tmp_path):
     assert "\n" not in str(error.value)
 
 
-SERVE = textwrap.dedent(
+# Calls each (call, words) of `refusals`: it must raise InvalidArgumentError saying `words`.
+REFUSE = textwrap.dedent(
     """
+    for call, words in refusals:
+        try:
+            call()
+        except tf.errors.InvalidArgumentError as error:
+            assert words in str(error), str(error)
+        else:
+            raise AssertionError(f"accepted: {words}")
+    """
+)
+SERVE = (
+    textwrap.dedent(
+        """
     import sys
     import numpy as np
     import tensorflow as tf
@@ -125,16 +138,15 @@ SERVE = textwrap.dedent(
         (lambda: at_time(frame0=tf.constant(data["b0"]), frame1=tf.constant(data["b1"]),
                          time=tf.constant([0.5])), "one value per frame pair"),
     ]
-    for call, words in refusals:
-        try:
-            call()
-        except tf.errors.InvalidArgumentError as error:
-            assert words in str(error), str(error)
-        else:
-            raise AssertionError(f"accepted: {words}")
+    """
+    )
+    + REFUSE
+    + textwrap.dedent(
+        """
     assert "keras_fi" not in sys.modules
     np.savez(sys.argv[3], **out)
     """
+    )
 )
 
 
@@ -204,8 +216,9 @@ def test_export_refuses_existing_directory(tmp_path):
         export_saved_model("tiny", tmp_path / "out")
 
 
-SERVE_FOUR = textwrap.dedent(
-    """
+SERVE_FOUR = (
+    textwrap.dedent(
+        """
     import sys
     import numpy as np
     import tensorflow as tf
@@ -231,23 +244,21 @@ SERVE_FOUR = textwrap.dedent(
     out = {k: v["frame"].numpy() for k, v in out.items()}
     assert all(v.dtype == np.uint8 for v in out.values())
     refusals = [  # (what is wrong, words the error must say)
-        (lambda: serve(frame0=tf.constant(data["b0"]), frame1=tf.constant(data["b1"][:, :40])),
-         "frame1 must have the shape of frame0"),
-        (lambda: at_time(frame0=tf.constant(data["b0"]), frame1=tf.constant(data["b1"]),
-                         time=tf.constant([0.5, 1.5])), "time must be in [0, 1]"),
-        (lambda: at_time(frame0=tf.constant(data["b0"]), frame1=tf.constant(data["b1"]),
-                         time=tf.constant([0.5])), "one value per frame pair"),
+        (lambda: four(frame_prev=d["bp"][:, :40], frame0=d["b0"], frame1=d["b1"],
+                      frame_next=d["bn"], time=times), "frame_prev must have the shape of frame0"),
+        (lambda: four(frame_prev=d["bp"], frame0=d["b0"], frame1=d["b1"],
+                      frame_next=d["bn"][:, :, :40], time=times),
+         "frame_next must have the shape of frame0"),
     ]
-    for call, words in refusals:
-        try:
-            call()
-        except tf.errors.InvalidArgumentError as error:
-            assert words in str(error), str(error)
-        else:
-            raise AssertionError(f"accepted: {words}")
+    """
+    )
+    + REFUSE
+    + textwrap.dedent(
+        """
     assert "keras_fi" not in sys.modules
     np.savez(sys.argv[3], **out)
     """
+    )
 )
 
 
