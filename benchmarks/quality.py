@@ -2,7 +2,8 @@
 
 Runs :func:`keras_fi.evaluation.evaluate` (mean PSNR / SSIM over triplets on full-resolution 8-bit
 RGB, the published convention) for the linear and DIS baselines and for each trained built-in preset
-(``FourierInterpolator.presets``) on every set under ``--data`` (default ``../shared/data/eval``);
+(``FourierInterpolator.presets``) on every set under ``--data`` (default ``$KERAS_FI_DATA/eval``: Middlebury "other", UCF101 and
+Vimeo-90K evaluation triplets, each in its published layout);
 prints the table and saves ``results/quality.json`` (with per-sequence numbers) and
 ``results/quality.md`` with the machine description.
 
@@ -31,7 +32,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 from _results import save_results, with_notes  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_DATA = ROOT.parent / "shared" / "data" / "eval"
+# The data root is the KERAS_FI_DATA environment variable (no default location).
+DEFAULT_DATA = Path(os.environ.get("KERAS_FI_DATA", "KERAS_FI_DATA-is-not-set")) / "eval"
 
 
 def _presets(requested: str, include_untrained: bool) -> tuple[list[str], list[str]]:
@@ -130,7 +132,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--data", default=str(DEFAULT_DATA), help="folder holding the sets")
+    parser.add_argument(
+        "--data",
+        default=str(DEFAULT_DATA),
+        help="folder holding the sets (default $KERAS_FI_DATA/eval)",
+    )
     parser.add_argument("--sets", default="all", help="comma list of set folders, or all")
     parser.add_argument("--presets", default="all", help="comma list of presets/dirs, all, or none")
     parser.add_argument(
@@ -160,7 +166,10 @@ def main(argv: list[str] | None = None) -> int:
     machine = describe_machine(with_backend=args.presets != "none")
     data = Path(args.data)
     if not data.is_dir():
-        print(f"quality.py: error: {data} is not a folder (pass --data)", file=sys.stderr)
+        print(
+            f"quality.py: error: {data} is not a folder (pass --data, or set KERAS_FI_DATA)",
+            file=sys.stderr,
+        )
         return 2
     if args.sets == "all":
         sets = []
