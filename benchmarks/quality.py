@@ -32,8 +32,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 from _results import save_results, with_notes  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
-# The data root is the KERAS_FI_DATA environment variable (no default location).
-DEFAULT_DATA = Path(os.environ.get("KERAS_FI_DATA", "KERAS_FI_DATA-is-not-set")) / "eval"
+# The data root is the KERAS_FI_DATA environment variable; there is no default location.
+DATA_ROOT = os.environ.get("KERAS_FI_DATA")
 
 
 def _presets(requested: str, include_untrained: bool) -> tuple[list[str], list[str]]:
@@ -134,7 +134,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--data",
-        default=str(DEFAULT_DATA),
+        default=str(Path(DATA_ROOT) / "eval") if DATA_ROOT else None,
         help="folder holding the sets (default $KERAS_FI_DATA/eval)",
     )
     parser.add_argument("--sets", default="all", help="comma list of set folders, or all")
@@ -164,6 +164,9 @@ def main(argv: list[str] | None = None) -> int:
     from keras_fi.evaluation.machine import describe_machine
 
     machine = describe_machine(with_backend=args.presets != "none")
+    if args.data is None:
+        print("quality.py: error: pass --data DIR, or set KERAS_FI_DATA", file=sys.stderr)
+        return 2
     data = Path(args.data)
     if not data.is_dir():
         print(

@@ -106,7 +106,7 @@ def _export_here(preset, target: Path) -> None:
                     "frame0:",
                     shape,
                 ],
-            )  # fmt: skip
+            )
             for name, frame in (
                 ("frame1", frame1),
                 ("frame_prev", frame_prev),
