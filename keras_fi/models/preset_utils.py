@@ -1,8 +1,8 @@
 """Preset directories in the KerasHub layout: ``config.json``, ``model.weights.h5``, ``metadata.json``.
 
-A preset is either a built-in name (an architecture in
-:mod:`keras_fi.models.fourier_interpolator.presets`, with trained weights when a directory of that
-name ships in ``keras_fi/presets/``) or a local directory. ``hf://owner/repo`` handles are
+A preset is either a built-in name (:mod:`keras_fi.models.fourier_interpolator.presets`: a
+directory of that name in ``keras_fi/presets/`` with trained weights, or an architecture without
+weights) or a local directory. ``hf://owner/repo`` handles are
 resolved only when the optional ``huggingface_hub`` package is installed.
 """
 
@@ -19,7 +19,8 @@ from pathlib import Path
 import keras
 
 from keras_fi.errors import PresetError
-from keras_fi.models.fourier_interpolator.presets import ARCHITECTURES
+from keras_fi.models.fourier_interpolator.presets import ARCHITECTURES, RETIRED
+from keras_fi.models.fourier_interpolator.saved_configs import upgrade_config
 from keras_fi.version import __version__
 
 CONFIG_FILE = "config.json"
@@ -85,6 +86,8 @@ def resolve_preset(preset: str) -> tuple[Path | None, dict | None]:
         if directory is not None:
             return directory, None
         return None, dict(ARCHITECTURES[preset]["config"])
+    if preset in RETIRED:
+        raise PresetError(f"the {preset!r} preset is no longer built in: {RETIRED[preset]}.")
     if os.sep in preset or preset.startswith("."):
         raise PresetError(f"preset directory {preset} does not exist.")
     raise PresetError(
@@ -103,14 +106,16 @@ def load_preset(cls, preset: str, load_weights: bool = True, **kwargs):
                 f"load_weights=False for the untrained architecture, or a trained preset: "
                 f"{', '.join(n for n in ARCHITECTURES if builtin_preset_dir(n)) or 'none shipped'}."
             )
-        model = cls(**{**config, **kwargs})
+        model = cls.from_config({**config, **kwargs})
         model.build()
         return model
     serialized = _read_config(directory / CONFIG_FILE)
     if load_weights:  # before the model is built: a damaged file fails in a moment
         _check_weights_readable(directory / WEIGHTS_FILE)
-    if kwargs:
-        serialized = {**serialized, "config": {**serialized["config"], **kwargs}}
+    # Earlier versions' configs (and their argument names in kwargs) fail here, with an error
+    # that names the retired part, before Keras wraps it in its own.
+    config = upgrade_config({**serialized["config"], **kwargs})
+    serialized = {**serialized, "config": config}
     try:
         model = keras.saving.deserialize_keras_object(serialized)
     except Exception as error:  # noqa: BLE001 - any failure here means a bad config.json

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import keras
 
-from keras_fi.models.fourier_interpolator.layers import ConvStack
+from keras_fi.models.fourier_interpolator.conv_stack import ConvStack
 
 
 @keras.saving.register_keras_serializable(package="keras_fi")

@@ -6,7 +6,7 @@ import keras
 from keras import ops
 
 from keras_fi.layers import backward_warp
-from keras_fi.models.fourier_interpolator.layers import ConvStack
+from keras_fi.models.fourier_interpolator.conv_stack import ConvStack
 
 
 @keras.saving.register_keras_serializable(package="keras_fi")
@@ -40,22 +40,22 @@ class Fusion(keras.layers.Layer):
             name="output",
         )
 
-    def build(self, features_shape, image0_shape=None, image1_shape=None, flow_mask_shape=None):
+    def build(self, features_shape, image0_shape=None, image1_shape=None, flow_blend_shape=None):
         channels = 2 * features_shape[-1] + 2 * 3 + 5
         self.stack.build((None, 8, 8, channels))
         self.output_conv.build((None, 8, 8, self.filters))
 
-    def call(self, features, image0, image1, flow_mask):
+    def call(self, features, image0, image1, flow_blend):
         """Residual (batch, 2h, 2w, 3) from features (2 * batch, h, w, c), frames and flow/blend
         (batch, h, w, 3 | 5) at the same scale."""
         feature0, feature1 = ops.split(features, 2, axis=0)
-        flow0, flow1 = flow_mask[..., 0:2], flow_mask[..., 2:4]
+        flow0, flow1 = flow_blend[..., 0:2], flow_blend[..., 2:4]
         parts = [
             backward_warp(feature0, flow0),
             backward_warp(feature1, flow1),
             backward_warp(image0, flow0),
             backward_warp(image1, flow1),
-            flow_mask,
+            flow_blend,
         ]
         residual = self.output_conv(self.stack(ops.concatenate(parts, axis=-1)))
         return ops.depth_to_space(residual, 2)

@@ -5,9 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from keras_fi.errors import InputError
-
-# Key infix of precomputed features in the motion stage's inputs: f"{frame}{FEATURES}{level}".
-FEATURES = "_features"
+from keras_fi.models.fourier_interpolator.stages import FEATURES, InterpolatorStage
 
 
 class InferenceMixin:
@@ -82,8 +80,6 @@ class InferenceMixin:
         """The cached :class:`InterpolatorStage` ``name``. Kept in a plain object, which Keras
         neither tracks as a child layer nor walks when saving or loading weights (a stage holds
         the model: a dict here would add groups to saved weights and loop on loading)."""
-        from keras_fi.models.fourier_interpolator.stages import InterpolatorStage
-
         cache = self.__dict__.setdefault("_inference_stages", _StageCache())
         stages = cache.stages
         if name not in stages:

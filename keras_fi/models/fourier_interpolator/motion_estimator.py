@@ -8,10 +8,17 @@ from keras import ops
 
 from keras_fi.layers import FFCResidualBlock3D, backward_warp
 from keras_fi.layers.resampling import upsample2x
-from keras_fi.models.fourier_interpolator.layers import ConvStack, time_plane
+from keras_fi.models.fourier_interpolator.conv_stack import ConvStack
 
 # Flow to frame0 (dx, dy), flow to frame1 (dx, dy), blend logit.
-FLOW_MASK_CHANNELS = 5
+FLOW_BLEND_CHANNELS = 5
+
+
+def time_plane(time, like):
+    """A (batch, h, w, 1) plane holding each example's ``time``, shaped like ``like``."""
+    shape = ops.shape(like)
+    plane = ops.ones((shape[0], shape[1], shape[2], 1), dtype=like.dtype)
+    return plane * ops.cast(ops.reshape(time, (-1, 1, 1, 1)), like.dtype)
 
 
 def bilateral_correlation(features0, features1, radius: int, tiled: bool = True):
@@ -126,10 +133,10 @@ def _unit_length(features, epsilon=1e-3):
     return features * ops.rsqrt(ops.sum(ops.square(features), -1, keepdims=True) + epsilon)
 
 
-def upsample_flow_mask(flow_mask):
+def upsample_flow_blend(flow_blend):
     """×2 upsampling of (flow0, flow1, blend logit): flows double with the resolution."""
-    scale = ops.convert_to_tensor([2.0, 2.0, 2.0, 2.0, 1.0], dtype=flow_mask.dtype)
-    return upsample2x(flow_mask) * scale
+    scale = ops.convert_to_tensor([2.0, 2.0, 2.0, 2.0, 1.0], dtype=flow_blend.dtype)
+    return upsample2x(flow_blend) * scale
 
 
 @keras.saving.register_keras_serializable(package="keras_fi")
@@ -142,9 +149,7 @@ class CoarseToFineMotion(keras.layers.Layer):
     motion. A block of convolutions predicts the flows and a blend logit. At each finer level the
     features and frames of that level are backward-warped by the upsampled estimate, so what is
     left to find is small, and another block predicts a residual update, as RIFE's IFBlocks and
-    FILM's flow pyramid do. The first ``context_blocks`` finer levels also pass the warped
-    features through a 3-D FFC block: once aligned, their FFT over time separates what agrees
-    (the sum) from the residual motion (the difference).
+    FILM's flow pyramid do.
 
     The output heads are zero-initialised: untrained, the flows are 0 and the blend is the
     linear one.
@@ -155,16 +160,11 @@ class CoarseToFineMotion(keras.layers.Layer):
         motion_levels: how many levels, from the coarsest, estimate motion; the result is at
             level ``len(feature_channels) - motion_levels``.
         num_blocks: residual 3-D FFC blocks at the coarsest level.
-        context_blocks: finer levels (from the coarsest up) with one 3-D FFC block each.
         correlation_radius: radius of the cost volume at the coarsest level (0: none).
         fine_correlation_radius: radius of a bilateral cost volume of the *warped* features at
             every finer level (0: none). After warping, what is left is the residual motion; the
             cost volume measures it directly (as PWC-Net's per-level correlation does) instead of
             leaving the update's convolutions to infer it from the two feature maps.
-        fine_iterations: passes of the finest level's update, with the same weights (RAFT's
-            iterations): each pass warps that level's features and frames by the estimate so far
-            and adds its update, so the match is refined where the last pass left it. The
-            passes after the first read the coarser level's state, as the first does.
         context_frames: 2, or 4: the features also hold frame_prev's and frame_next's examples;
             the coarsest level stacks all four frames on the time axis of its FFC blocks, takes
             their four context maps, and (with ``correlation_radius``) also correlates
@@ -179,10 +179,8 @@ class CoarseToFineMotion(keras.layers.Layer):
         filters=(16, 32, 64),
         motion_levels: int = 3,
         num_blocks: int = 2,
-        context_blocks: int = 0,
         correlation_radius: int = 0,
         fine_correlation_radius: int = 0,
-        fine_iterations: int = 1,
         context_frames: int = 2,
         ratio_global: float = 0.75,
         use_quadrant: bool = True,
@@ -198,11 +196,8 @@ class CoarseToFineMotion(keras.layers.Layer):
             raise ValueError("filters needs one width per feature level.")
         if not 1 <= motion_levels <= depth:
             raise ValueError(f"motion_levels must be in [1, {depth}], got {motion_levels}.")
-        if not 0 <= context_blocks < motion_levels:
-            raise ValueError(f"context_blocks must be in [0, {motion_levels - 1}].")
         self.motion_levels = int(motion_levels)
         self.num_blocks = int(num_blocks)
-        self.context_blocks = int(context_blocks)
         self.correlation_radius = int(correlation_radius)
         self.fine_correlation_radius = int(fine_correlation_radius)
         if self.correlation_radius < 0 or self.fine_correlation_radius < 0:
@@ -210,9 +205,6 @@ class CoarseToFineMotion(keras.layers.Layer):
         if context_frames not in (2, 4):
             raise ValueError(f"context_frames must be 2 or 4, got {context_frames!r}")
         self.context_frames = int(context_frames)
-        if int(fine_iterations) != fine_iterations or fine_iterations < 1:
-            raise ValueError(f"fine_iterations must be an integer >= 1, got {fine_iterations!r}")
-        self.fine_iterations = int(fine_iterations)
         self.ratio_global = ratio_global
         self.use_quadrant = use_quadrant
         self.normalization = normalization
@@ -231,12 +223,6 @@ class CoarseToFineMotion(keras.layers.Layer):
             FFCResidualBlock3D(self.feature_channels[-1], name=f"context{i + 1}", **ffc)
             for i in range(self.num_blocks)
         ]
-        self.fine_context = [
-            FFCResidualBlock3D(
-                self.feature_channels[index], name=f"fine_context_level{index + 1}", **ffc
-            )
-            for index in self.level_indices[1 : 1 + self.context_blocks]
-        ]
         self.updates = [
             ConvStack(
                 self.filters[index],
@@ -249,7 +235,7 @@ class CoarseToFineMotion(keras.layers.Layer):
         ]
         self.heads = [
             keras.layers.Conv2D(
-                FLOW_MASK_CHANNELS,
+                FLOW_BLEND_CHANNELS,
                 3,
                 padding="same",
                 kernel_initializer="zeros",
@@ -275,7 +261,7 @@ class CoarseToFineMotion(keras.layers.Layer):
         previous = self.level_indices[step - 1]
         return (
             channels
-            + FLOW_MASK_CHANNELS
+            + FLOW_BLEND_CHANNELS
             + self.filters[previous]
             + _cost_channels(self.fine_correlation_radius)
         )
@@ -303,8 +289,6 @@ class CoarseToFineMotion(keras.layers.Layer):
             if step == 0:
                 for block in self.context:
                     block.build((None, 2, 8, 8, self.feature_channels[index]))
-            elif step <= self.context_blocks:
-                self.fine_context[step - 1].build((None, 2, 8, 8, self.feature_channels[index]))
             self.updates[step].build((None, 8, 8, self._input_channels(step)))
             self.heads[step].build((None, 8, 8, self.filters[index]))
 
@@ -316,7 +300,7 @@ class CoarseToFineMotion(keras.layers.Layer):
             images0, images1: per level, the frames average-pooled to that level's size.
             time: (batch, 1, 1, 1).
         """
-        flow_mask = None
+        flow_blend = None
         hidden = None
         for step, index in enumerate(self.level_indices):
             if self.context_frames == 4:
@@ -353,34 +337,28 @@ class CoarseToFineMotion(keras.layers.Layer):
                 parts += [image0, image1]
                 parts.append(time_plane(time, image0))
                 hidden = self.updates[step](ops.concatenate(parts, axis=-1))
-                flow_mask = self.heads[step](hidden)
+                flow_blend = self.heads[step](hidden)
                 continue
-            flow_mask = upsample_flow_mask(flow_mask)
+            flow_blend = upsample_flow_blend(flow_blend)
             coarse = upsample2x(hidden)
-            passes = self.fine_iterations if step == len(self.level_indices) - 1 else 1
-            for _ in range(passes):
-                hidden = self._update(
-                    step, feature0, feature1, image0, image1, flow_mask, coarse, time, training
-                )
-                flow_mask = flow_mask + self.heads[step](hidden)
-        return flow_mask, hidden
+            hidden = self._update(
+                step, feature0, feature1, image0, image1, flow_blend, coarse, time, training
+            )
+            flow_blend = flow_blend + self.heads[step](hidden)
+        return flow_blend, hidden
 
-    def _update(self, step, feature0, feature1, image0, image1, flow_mask, coarse, time, training):
-        """A finer level's update block on its features and frames warped by ``flow_mask``;
+    def _update(self, step, feature0, feature1, image0, image1, flow_blend, coarse, time, training):
+        """A finer level's update block on its features and frames warped by ``flow_blend``;
         ``coarse``: the coarser level's state, upsampled. Returns the block's state."""
-        flow0, flow1 = flow_mask[..., 0:2], flow_mask[..., 2:4]
+        flow0, flow1 = flow_blend[..., 0:2], flow_blend[..., 2:4]
         feature0 = backward_warp(feature0, flow0)
         feature1 = backward_warp(feature1, flow1)
-        if step <= self.context_blocks:
-            stacked = ops.stack([feature0, feature1], axis=1)
-            stacked = self.fine_context[step - 1](stacked, training=training)
-            feature0, feature1 = stacked[:, 0], stacked[:, 1]
         parts = [
             feature0,
             feature1,
             backward_warp(image0, flow0),
             backward_warp(image1, flow1),
-            flow_mask,
+            flow_blend,
             coarse,
             time_plane(time, image0),
         ]
@@ -398,10 +376,8 @@ class CoarseToFineMotion(keras.layers.Layer):
             "filters": list(self.filters),
             "motion_levels": self.motion_levels,
             "num_blocks": self.num_blocks,
-            "context_blocks": self.context_blocks,
             "correlation_radius": self.correlation_radius,
             "fine_correlation_radius": self.fine_correlation_radius,
-            "fine_iterations": self.fine_iterations,
             "context_frames": self.context_frames,
             "ratio_global": self.ratio_global,
             "use_quadrant": self.use_quadrant,

@@ -1,20 +1,9 @@
-"""Building blocks of :class:`~keras_fi.models.FourierInterpolator`: resampling and flow heads."""
+"""ConvStack: the stack of 3x3 convolutions that the feature pyramid, the motion updates and the
+fusion are made of."""
 
 from __future__ import annotations
 
 import keras
-from keras import ops
-
-from keras_fi.layers.resampling import downsample2x, upsample2x
-
-__all__ = ["ConvStack", "downsample2x", "time_plane", "upsample2x"]
-
-
-def time_plane(time, like):
-    """A (batch, h, w, 1) plane holding each example's ``time``, shaped like ``like``."""
-    shape = ops.shape(like)
-    plane = ops.ones((shape[0], shape[1], shape[2], 1), dtype=like.dtype)
-    return plane * ops.cast(ops.reshape(time, (-1, 1, 1, 1)), like.dtype)
 
 
 @keras.saving.register_keras_serializable(package="keras_fi")
