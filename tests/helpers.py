@@ -48,9 +48,8 @@ def assert_rebuilds_from_config(model, frame0, frame1, out) -> None:
     np.testing.assert_allclose(rebuilt.interpolate(frame0, frame1), out, atol=1e-5)
 
 
-# A tiny learned coarse-to-fine model (motion="cascade") for tests: seconds to build and run.
+# A tiny model for tests: seconds to build and run.
 TINY_CASCADE = dict(
-    motion="cascade",
     encoder_filters=[8, 12, 16, 16],
     decoder_filters=[8, 12, 16, 16],
     num_blocks=1,

@@ -99,7 +99,9 @@ def test_preset_saved_over_another_keeps_none_of_its_record(tmp_path):
     FourierInterpolator.from_preset("tiny", load_weights=False).save_to_preset(
         path, metadata={"trained_on": {"steps": 5}, "metrics": {"middlebury": {"psnr": 99.9}}}
     )
-    other = FourierInterpolator.from_preset("tiny", load_weights=False, refine_iterations=0)
+    other = FourierInterpolator.from_preset(
+        "tiny", load_weights=False, warp_interpolation="bicubic"
+    )
     other.save_to_preset(path)
     metadata = json.loads((path / "metadata.json").read_text())
     assert metadata["metrics"] == {} and metadata["trained_on"] is None
@@ -114,7 +116,7 @@ def test_evaluate_checks_the_folder_before_loading_the_model(preset, tmp_path, c
     err = capsys.readouterr().err
     assert "no_such_set: not a folder" in err and "config.json" not in err
     assert (
-        main(["evaluate", str(tmp_path / "no_such_set"), "--preset", "small", "--scale", "1"]) == 2
+        main(["evaluate", str(tmp_path / "no_such_set"), "--preset", "tiny", "--scale", "1"]) == 2
     )
     assert "not a folder" in capsys.readouterr().err
 

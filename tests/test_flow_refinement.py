@@ -191,9 +191,7 @@ def _refined_tiny():
     return FourierInterpolator.from_preset(
         "tiny",
         load_weights=False,
-        refine_iterations=1,
-        refine_median=3,
-        refine_presmooth=1,
+        refinement={"iterations": 1, "median": 3, "presmooth": 1},
         warp_interpolation="bicubic",
     )
 
@@ -217,11 +215,10 @@ def test_model_with_refinement_any_size_and_config():
     assert out.shape == (45, 45, 3) and np.isfinite(out).all()
     assert np.abs(out - plain.interpolate(frames[0], frames[1])).max() > 1e-4
     config = model.get_config()
-    assert config["refine_iterations"] == 1 and config["refine_levels"] == 2
-    assert config["refine_median"] == 3 and config["warp_interpolation"] == "bicubic"
-    assert config["refine_presmooth"] == 1
+    assert config["refinement"] == {
+        "iterations": 1, "levels": 2, "window": 9, "median": 3, "presmooth": 1
+    }  # fmt: skip
+    assert config["warp_interpolation"] == "bicubic"
     assert_rebuilds_from_config(model, frames[0], frames[1], out)
-    with pytest.raises(ValueError, match="motion"):
-        FourierInterpolator(motion=False, refine_iterations=1)
     with pytest.raises(ValueError, match="warp_interpolation"):
         FourierInterpolator(warp_interpolation="nearest")

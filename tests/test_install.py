@@ -132,7 +132,7 @@ def test_tf_features_without_tensorflow_say_what_to_install(monkeypatch, tmp_pat
     with pytest.raises(InputError, match=r"needs tensorflow.*keras-fi\[tf\]"):
         data.video_triplets(str(datasets.sample_clip()), crop_size=32, batch_size=2, seed=0)
     with pytest.raises(InputError, match=r"SavedModel export needs tensorflow.*keras-fi\[tf\]"):
-        export_saved_model("small", tmp_path / "saved_model")
+        export_saved_model("tiny", tmp_path / "saved_model")
     assert not (tmp_path / "saved_model").exists()
 
 

@@ -90,9 +90,8 @@ def test_time_changes_the_output_beyond_the_blend():
 
 
 @pytest.mark.multibackend
-@pytest.mark.parametrize("preset", ["tiny", "direct_small"])
-def test_save_and_load_keras_file_identical(preset, tmp_path):
-    model = FourierInterpolator.from_preset(preset, load_weights=False)
+def test_save_and_load_keras_file_identical(tmp_path):
+    model = FourierInterpolator.from_preset("tiny", load_weights=False)
     randomize(model)
     frame0, frame1 = random_frames((1, 37, 50, 3))
     inputs = {"frame0": frame0, "frame1": frame1, "time": np.array([0.3], "float32")}
@@ -107,13 +106,14 @@ def test_save_and_load_keras_file_identical(preset, tmp_path):
 
 def test_presets_table_and_sizes():
     presets = FourierInterpolator.presets
-    assert {"tiny", "small", "base", "direct_small"} <= set(presets)
+    assert {"tiny", "cascade_small", "cascade_small_4f"} <= set(presets)
     for entry in presets.values():
         assert entry["description"]
-    assert tiny().count_params() < 200_000
-    assert FourierInterpolator.from_preset("small", load_weights=False).count_params() > 200_000
-    with pytest.raises(PresetError, match="available: tiny"):
+    assert tiny().count_params() < 100_000
+    with pytest.raises(PresetError, match="available: cascade_small"):
         FourierInterpolator.from_preset("no_such_preset")
+    with pytest.raises(PresetError, match="'small' preset is no longer built in.*cascade_small"):
+        FourierInterpolator.from_preset("small")
 
 
 def test_interpolate_numpy_api():
@@ -251,10 +251,6 @@ def test_flow_loss_adds_the_weighted_flow_error():
     np.testing.assert_allclose(total - image, 0.5 * 0.75 * weight.mean(), rtol=1e-4)
     image, total = _losses(model, inputs, target, true_flow, np.zeros_like(weight))
     np.testing.assert_allclose(total, image, rtol=1e-4)
-    with pytest.raises(ValueError, match="predicts flow"):
-        FourierInterpolator.from_preset("direct_small", load_weights=False).compile(
-            flow_loss_weight=0.1
-        )
 
 
 @pytest.mark.multibackend

@@ -29,7 +29,7 @@ HALF = np.array([0.5], np.float32)
 @pytest.fixture(scope="module")
 def quadratic_model():
     """A tiny four-frame model with quadratic motion and the flow refinement, random weights."""
-    return four_frame_cascade(seed=0, quadratic_motion=True, refine_iterations=1)
+    return four_frame_cascade(seed=0, quadratic_motion=True, refinement={"iterations": 1})
 
 
 def floats(frame: np.ndarray) -> np.ndarray:
@@ -63,7 +63,7 @@ def stage_reference(model, frames, time=HALF):
 def test_the_stages_make_the_one_call_models_frame():
     """motion_map + synthesize_from_motion with the outer pairs' maps = the model's call, which
     runs the outer pairs itself (same contexts: an outer pair's far edge repeats its frame)."""
-    model = four_frame_cascade(seed=1, quadratic_motion=True, refine_iterations=1)
+    model = four_frame_cascade(seed=1, quadratic_motion=True, refinement={"iterations": 1})
     rng = np.random.default_rng(0)
     prev, frame0, frame1, next_ = (rng.random((2, 40, 56, 3), dtype=np.float32) for _ in range(4))
     # Features made beforehand, one frame at a time, give the same motion.

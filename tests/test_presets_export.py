@@ -83,17 +83,17 @@ def test_save_to_preset_round_trip_is_bit_identical(tmp_path):
 
 
 def test_preset_errors_are_one_line(tmp_path):
-    with pytest.raises(PresetError, match="available: tiny, small"):
+    with pytest.raises(PresetError, match="available: cascade_small, cascade_small_4f, tiny"):
         FourierInterpolator.from_preset("nope")
     with pytest.raises(PresetError, match="load_weights=False"):
-        FourierInterpolator.from_preset("base")
+        FourierInterpolator.from_preset("tiny")
     model = trained_like_tiny()
     model.save_to_preset(tmp_path / "p")
     (tmp_path / "p" / "model.weights.h5").unlink()
     with pytest.raises(PresetError, match="missing model.weights.h5"):
         FourierInterpolator.from_preset(str(tmp_path / "p"))
     # weights of another architecture
-    FourierInterpolator.from_preset("small", load_weights=False).save_weights(
+    FourierInterpolator.from_preset("cascade_small", load_weights=False).save_weights(
         str(tmp_path / "p" / "model.weights.h5")
     )
     with pytest.raises(PresetError, match="do not fit") as error:
@@ -156,9 +156,7 @@ def test_saved_model_serves_any_size_in_plain_tensorflow(tmp_path):
 
     # as the shipped preset: refinement with medians and presmoothing, half scale, bicubic warps
     model = trained_like_tiny(
-        refine_iterations=1,
-        refine_median=5,
-        refine_presmooth=1,
+        refinement={"iterations": 1, "median": 5, "presmooth": 1},
         scale=0.5,
         warp_interpolation="bicubic",
     )

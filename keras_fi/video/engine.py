@@ -199,7 +199,7 @@ def _is_pair(pair: _Pair | None, frame0: np.ndarray, frame1: np.ndarray) -> bool
 class MotionReuseInterpolator(BatchedInterpolator):
     """`BatchedInterpolator` that runs a model in stages and shares them between pairs.
 
-    For a ``motion="cascade"`` model with ``features_batch``, ``estimate_motion_batch`` and
+    For a model with ``features_batch``, ``estimate_motion_batch`` and
     ``synthesize_batch``. Each source frame's feature pyramid is made once (a two-frame model's
     pair needs two frames' features, a four-frame model's four; consecutive pairs share them),
     then each frame's motion, then the frame.

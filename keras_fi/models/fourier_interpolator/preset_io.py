@@ -87,8 +87,8 @@ class PresetMixin:
         computes until it is trained; leaving a level out drops that level's update.
 
         Args:
-            source: a `FourierInterpolator` with ``motion="cascade"``, otherwise of the same
-                architecture, or a preset name or directory with weights.
+            source: a `FourierInterpolator`, otherwise of the same architecture, or a preset
+                name or directory with weights.
 
         Example:
         >>> from keras_fi.models import FourierInterpolator
@@ -101,12 +101,11 @@ class PresetMixin:
         from keras_fi.errors import InputError
 
         source, targets, sources = self._weights_by_path(source)
-        mine = getattr(self, "motion_estimator", None)
-        theirs = getattr(source, "motion_estimator", None)
-        if mine is None or theirs is None or mine.context_frames != theirs.context_frames:
+        mine, theirs = self.motion_estimator, source.motion_estimator
+        if mine.context_frames != theirs.context_frames:
             raise InputError(
-                "load_cascade_weights copies a cascade model (motion='cascade') into one with the "
-                "same context_frames; use load_two_frame_weights to start a four-frame model."
+                "load_cascade_weights copies a model into one with the same context_frames; use "
+                "load_two_frame_weights to start a four-frame model from a two-frame one."
             )
         if theirs.fine_correlation_radius not in (0, mine.fine_correlation_radius):
             raise InputError(
