@@ -29,7 +29,9 @@ from keras_fi.evaluation.baselines import backward_warp
 from keras_fi.evaluation.metrics import PSNR_CAP, gaussian_kernel
 
 DATA = Path(__file__).parent / "data" / "eval_layouts"
-SHARED_EVAL = Path(__file__).resolve().parents[2] / "shared" / "data" / "eval"
+# The development data root (holding eval/ and train/), named by KERAS_FI_DATA; see CONTRIBUTING.md.
+DATA_ROOT = os.environ.get("KERAS_FI_DATA")
+DEV_EVAL = Path(DATA_ROOT) / "eval" if DATA_ROOT else None
 ROLES = ("frame0.png", "gt.png", "frame1.png")
 
 
@@ -500,9 +502,12 @@ def test_cli_scores_a_four_frame_model_under_both_protocols(tmp_path, capsys):
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not SHARED_EVAL.is_dir(), reason="needs ../shared/data/eval")
+@pytest.mark.skipif(
+    DEV_EVAL is None or not DEV_EVAL.is_dir(),
+    reason="needs the development sets: set KERAS_FI_DATA to the data root holding eval/",
+)
 def test_published_numbers_on_the_dev_sets(tmp_path):
-    mb, ucf = SHARED_EVAL / "middlebury_other", SHARED_EVAL / "ucf101_adacof"
+    mb, ucf = DEV_EVAL / "middlebury_other", DEV_EVAL / "ucf101_adacof"
     linear_mb = evaluate(mb, method="linear")
     linear_ucf = evaluate(ucf, method="linear")
     assert (linear_mb["n"], linear_ucf["n"]) == (12, 21)

@@ -1,24 +1,31 @@
 """Regenerate car-turn-24f.mp4: the first 24 frames of the DAVIS clip car-turn.mp4 at 320x180.
 
-Source: ../shared/data/train/videos/car-turn.mp4 (sepconv-slomo repository, from the DAVIS
-challenge). H.264 video plus a one-second AAC tone, so that tests of audio passthrough can use it.
-Run from the repository root: python tests/data/video/make_clip.py
+Source: train/videos/car-turn.mp4 of the development data root (sepconv-slomo repository, from
+the DAVIS challenge). H.264 video plus a one-second AAC tone, so that tests of audio passthrough
+can use it. Run with the data root in KERAS_FI_DATA (see CONTRIBUTING.md):
+KERAS_FI_DATA=DIR python tests/data/video/make_clip.py
 """
 
+import os
+import sys
 from fractions import Fraction
 from pathlib import Path
 
 import av
 import numpy as np
 
-SOURCE = Path("../shared/data/train/videos/car-turn.mp4")
+SOURCE_IN_DATA_ROOT = Path("train/videos/car-turn.mp4")
 TARGET = Path(__file__).with_name("car-turn-24f.mp4")
 NUM_FRAMES, WIDTH, HEIGHT, FPS = 24, 320, 180, 25
 SAMPLE_RATE = 44100
 
 
 def main() -> None:
-    with av.open(str(SOURCE)) as source, av.open(str(TARGET), "w") as target:
+    root = os.environ.get("KERAS_FI_DATA")
+    if not root:
+        sys.exit("make_clip.py: error: set KERAS_FI_DATA to the data root holding train/videos")
+    source_path = Path(root) / SOURCE_IN_DATA_ROOT
+    with av.open(str(source_path)) as source, av.open(str(TARGET), "w") as target:
         video = target.add_stream("libx264", rate=FPS)
         video.width, video.height, video.pix_fmt = WIDTH, HEIGHT, "yuv420p"
         video.options = {"crf": "20", "preset": "slow", "g": "12"}
