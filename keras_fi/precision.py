@@ -2,11 +2,10 @@
 
 On Ampere and later GPUs, JAX (its default matmul precision), TensorFlow and PyTorch's cuDNN
 convolutions compute float32 matrix products and convolutions in TensorFloat-32, which keeps 10
-bits of mantissa. keras_fi's models are not robust to that: on an NVIDIA H200, fine-tuning the
-`small` preset at JAX's default precision raised the loss on the same six batches from 0.080 to
-0.14-0.18 within 40 steps (and a 7-minute run diverged to PSNR < 0 dB), while at "highest" it fell
-from 0.078 to 0.062 as on the CPU (`recipes/checkpoints/device/2026-11-26-h200-probe/`). The
-forward pass alone lost about 2 % of loss under TF32. The `keras-fi` command and
+bits of mantissa. keras_fi's models are not robust to that: on an NVIDIA H200, fine-tuning a
+model at JAX's default precision raised the loss on the same six batches from 0.080 to 0.14-0.18
+within 40 steps (and a longer run diverged), while at "highest" it fell from 0.078 to 0.062 as
+on the CPU. The `keras-fi` command and
 `keras_fi.training.train` therefore call `use_full_float32()`; library users who run the model on
 a GPU should call it too. On CPUs it changes nothing.
 

@@ -261,6 +261,6 @@ compare(model, triplets[6:], OUTPUT / "prediction.png")
 - Keep the result: `model.save_to_preset("my_preset")` writes `config.json`, `model.weights.h5`
   and `metadata.json`; `FourierInterpolator.from_preset("my_preset")` loads it back
   (see `03_export_and_serve.py`).
-- Long runs: `keras-fi train --data VIDEOS... --preset small --steps 100000 --crop 256 --out run/`
+- Long runs: `keras-fi train --data VIDEOS... --preset cascade_small --steps 100000 --crop 256 --out run/`
   wraps this same `fit` with checkpoints, TensorBoard logs and resuming after an interruption.
 """

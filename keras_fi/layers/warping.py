@@ -96,11 +96,10 @@ def _keys_weights(t, a=-0.5):
 def _materialize(x):
     """``x`` unchanged, through a 1x1 identity convolution.
 
-    Why: XLA fuses an elementwise producer (such as the flow refinement's last step) into every
-    consumer, so each of the 16 bicubic taps recomputed the flow: the `small` preset at 640x480
-    on a 2-core CPU (JAX) took 162 ms instead of 136 ms. Convolutions are not fused into their
-    consumers. Not done for bilinear warps: for the four taps the convolution cost more than it
-    saved (170 ms with every warp of the model materialized). Exact in float32 (identity
+    XLA fuses an elementwise producer (such as the flow refinement's last step) into every
+    consumer, so each of the 16 bicubic taps would recompute the flow (about a fifth of a whole
+    model's time at 640x480 on a CPU); convolutions are not fused into their consumers. Not done
+    for bilinear warps: for four taps the convolution costs more than it saves. Exact in float32 (identity
     weights); on GPUs it needs the full-float32 precision the model needs anyway
     (``keras_fi.precision``).
     """
