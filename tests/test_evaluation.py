@@ -26,7 +26,7 @@ from keras_fi.evaluation import (
     ssim,
 )
 from keras_fi.evaluation.baselines import backward_warp
-from keras_fi.evaluation.metrics import PSNR_CAP, gaussian_kernel
+from keras_fi.evaluation.scores import PSNR_CAP, gaussian_kernel
 
 DATA = Path(__file__).parent / "data" / "eval_layouts"
 # The development data root (holding eval/ and train/), named by KERAS_FI_DATA; see CONTRIBUTING.md.

@@ -186,24 +186,9 @@ def _warn_short(num_frames, name) -> np.bool_:
     return np.bool_(num_frames >= MIN_FRAMES)
 
 
-def _tfds_triplets(
-    split: str,
-    config: str,
-    options: TripletOptions,
-    *,
-    data_dir,
-    download: bool,
-    batch_size: int | None,
-    seed: int | None,
-    shuffle: bool,
-    epoch_size: int | None,
-    drop_remainder: bool,
-    num_parallel_calls: int | None,
-):
-    """Streams TFDS videos, takes one epoch's triplets from each, decodes only those 3 frames."""
-    tf = tensorflow("keras_fi.data.davis")
-    tfds = require("tensorflow_datasets", "keras_fi.data.davis(source='tfds')")
-
+def _tfds_videos(tf, tfds, split, config, data_dir, download, shuffle, seed):
+    """The TFDS DAVIS videos of ``split`` as (JPEG frames, length, name), frames kept encoded;
+    videos too short for a triplet are left out with a warning."""
     builder = tfds.builder(f"davis/{config}", data_dir=None if data_dir is None else str(data_dir))
     if download:
         builder.download_and_prepare()
@@ -238,6 +223,28 @@ def _tfds_triplets(
         return keep
 
     videos = videos.map(frames_and_length).filter(long_enough)
+    return videos
+
+
+def _tfds_triplets(
+    split: str,
+    config: str,
+    options: TripletOptions,
+    *,
+    data_dir,
+    download: bool,
+    batch_size: int | None,
+    seed: int | None,
+    shuffle: bool,
+    epoch_size: int | None,
+    drop_remainder: bool,
+    num_parallel_calls: int | None,
+):
+    """Streams TFDS videos, takes one epoch's triplets from each, decodes only those 3 frames."""
+    tf = tensorflow("keras_fi.data.davis")
+    tfds = require("tensorflow_datasets", "keras_fi.data.davis(source='tfds')")
+
+    videos = _tfds_videos(tf, tfds, split, config, data_dir, download, shuffle, seed)
     if shuffle:
         videos = videos.shuffle(_VIDEO_SHUFFLE_BUFFER, seed=seed)
     if epoch_size == -1:

@@ -25,9 +25,9 @@ from keras_fi.evaluation.layouts import (
     load_triplet,
     read_set,
 )
-from keras_fi.evaluation.metrics import psnr, ssim
 from keras_fi.evaluation.report import format_table
 from keras_fi.evaluation.runner import evaluate
+from keras_fi.evaluation.scores import psnr, ssim
 
 __all__ = [
     "BASELINES",

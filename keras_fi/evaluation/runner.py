@@ -19,8 +19,6 @@ import numpy as np
 from keras_fi.errors import InputError
 from keras_fi.evaluation.baselines import BASELINES, get_baseline, to_uint8
 from keras_fi.evaluation.layouts import check_triplet, load_context, load_triplet, read_set
-from keras_fi.evaluation.metrics import psnr as psnr_metric
-from keras_fi.evaluation.metrics import ssim as ssim_metric
 from keras_fi.evaluation.report import (
     Progress,
     comparison_image,
@@ -29,6 +27,8 @@ from keras_fi.evaluation.report import (
     write_json,
     write_png,
 )
+from keras_fi.evaluation.scores import psnr as psnr_metric
+from keras_fi.evaluation.scores import ssim as ssim_metric
 
 Predictor = Callable[[np.ndarray, np.ndarray, float], np.ndarray]
 
@@ -123,6 +123,78 @@ def _predict(
     return out if out.dtype == np.uint8 else to_uint8(out)
 
 
+def _resolve_protocol(protocol: str, path, triplets, predictor, is_model: bool) -> str:
+    """``"two-frame"`` or ``"multi-frame"``: ``protocol`` checked against the set and the method
+    (``"auto"``: multi-frame for a four-frame model on a set with context)."""
+    has_context = all(t.context is not None for t in triplets)
+    if protocol not in ("auto", "two-frame", "multi-frame"):
+        raise InputError(f"protocol must be auto, two-frame or multi-frame, got {protocol!r}")
+    if protocol == "auto":
+        four = getattr(getattr(predictor, "model", None), "context_frames", 2) == 4
+        protocol = "multi-frame" if four and has_context else "two-frame"
+    if protocol == "multi-frame" and not has_context:
+        raise InputError(
+            f"{path}: the multi-frame protocol needs the frames around each case "
+            "(a Vimeo-90K septuplet layout); use protocol='two-frame'"
+        )
+    if protocol == "multi-frame" and not is_model:
+        raise InputError("the multi-frame protocol scores models; the baselines take two frames")
+    return protocol
+
+
+class _Scorer:
+    """Predicts and scores triplets one by one: a row per triplet, and the ``keep`` best and
+    worst predictions for the side-by-side images."""
+
+    def __init__(self, predictor, is_model: bool, two_pass: bool, keep: int) -> None:
+        self.predictor, self.is_model, self.two_pass, self.keep = (
+            predictor,
+            is_model,
+            two_pass,
+            keep,
+        )
+        self.rows: list[dict] = []
+        self.best: list[tuple] = []  # min-heap of (psnr, -index, prediction): the highest PSNRs
+        self.worst: list[tuple] = []  # min-heap of (-psnr, -index, prediction): the lowest PSNRs
+        self.seen_shapes: set[tuple[int, ...]] = set()
+
+    def score(self, index: int, triplet, with_context: bool, label: str) -> dict:
+        frame0, truth, frame1 = load_triplet(triplet)
+        context = load_context(triplet) if with_context else None
+        if self.is_model and frame0.shape not in self.seen_shapes:
+            _predict(self.predictor, frame0, frame1, self.two_pass, context)  # compile, untimed
+            self.seen_shapes.add(frame0.shape)
+        start = _time.perf_counter()
+        prediction = _predict(self.predictor, frame0, frame1, self.two_pass, context)
+        ms = (_time.perf_counter() - start) * 1000.0
+        if prediction.shape != truth.shape:
+            raise InputError(
+                f"{label} returned a frame of shape {prediction.shape} for {triplet.name}, "
+                f"expected {truth.shape}"
+            )
+        row = {
+            "name": triplet.name,
+            "psnr": psnr_metric(prediction, truth),
+            "ssim": ssim_metric(prediction, truth),
+            "ms": ms,
+        }
+        if triplet.group != triplet.name:
+            row["group"] = triplet.group
+        self.rows.append(row)
+        self._keep(index, row["psnr"], prediction)
+        return row
+
+    def _keep(self, index: int, psnr: float, prediction) -> None:
+        for heap, key in ((self.best, psnr), (self.worst, -psnr)):
+            if self.keep <= 0:
+                return
+            item = (key, -index, prediction)
+            if len(heap) < self.keep:
+                heapq.heappush(heap, item)
+            elif item[:2] > heap[0][:2]:
+                heapq.heapreplace(heap, item)
+
+
 def evaluate(
     path: str | os.PathLike,
     layout: str = "auto",
@@ -185,57 +257,14 @@ def evaluate(
     for triplet in triplets:  # fail fast on unreadable or mismatched files
         check_triplet(triplet)
     label, predictor, is_model = resolve_method(method, model)
-    has_context = all(t.context is not None for t in triplets)
-    if protocol not in ("auto", "two-frame", "multi-frame"):
-        raise InputError(f"protocol must be auto, two-frame or multi-frame, got {protocol!r}")
-    if protocol == "auto":
-        four = getattr(getattr(predictor, "model", None), "context_frames", 2) == 4
-        protocol = "multi-frame" if four and has_context else "two-frame"
-    if protocol == "multi-frame" and not has_context:
-        raise InputError(
-            f"{path}: the multi-frame protocol needs the frames around each case "
-            "(a Vimeo-90K septuplet layout); use protocol='two-frame'"
-        )
-    if protocol == "multi-frame" and not is_model:
-        raise InputError("the multi-frame protocol scores models; the baselines take two frames")
-
+    protocol = _resolve_protocol(protocol, path, triplets, predictor, is_model)
+    scorer = _Scorer(predictor, is_model, two_pass, images_count if images is not None else 0)
     bar = Progress(len(triplets), f"evaluate {label}", enabled=progress)
-    rows: list[dict] = []
-    best: list[tuple] = []  # min-heap of (psnr, index, prediction): the highest PSNRs
-    worst: list[tuple] = []  # min-heap of (-psnr, index, prediction): the lowest PSNRs
-    seen_shapes: set[tuple[int, ...]] = set()
     for index, triplet in enumerate(triplets):
-        frame0, truth, frame1 = load_triplet(triplet)
-        context = load_context(triplet) if protocol == "multi-frame" else None
-        if is_model and frame0.shape not in seen_shapes:
-            _predict(predictor, frame0, frame1, two_pass, context)  # compile, untimed
-            seen_shapes.add(frame0.shape)
-        start = _time.perf_counter()
-        prediction = _predict(predictor, frame0, frame1, two_pass, context)
-        ms = (_time.perf_counter() - start) * 1000.0
-        if prediction.shape != truth.shape:
-            raise InputError(
-                f"{label} returned a frame of shape {prediction.shape} for {triplet.name}, "
-                f"expected {truth.shape}"
-            )
-        row = {
-            "name": triplet.name,
-            "psnr": psnr_metric(prediction, truth),
-            "ssim": ssim_metric(prediction, truth),
-            "ms": ms,
-        }
-        if triplet.group != triplet.name:
-            row["group"] = triplet.group
-        rows.append(row)
-        if images is not None and images_count > 0:
-            for heap, key in ((best, row["psnr"]), (worst, -row["psnr"])):
-                item = (key, -index, prediction)
-                if len(heap) < images_count:
-                    heapq.heappush(heap, item)
-                elif item[:2] > heap[0][:2]:
-                    heapq.heapreplace(heap, item)
+        row = scorer.score(index, triplet, protocol == "multi-frame", label)
         bar.update(triplet.name, f"{row['psnr']:.2f} dB")
     bar.close()
+    rows, best, worst = scorer.rows, scorer.best, scorer.worst
 
     result: dict[str, Any] = {
         "psnr": float(np.mean([r["psnr"] for r in rows])),

@@ -362,32 +362,24 @@ def convert(
             Default 2 when neither ``factor`` nor ``fps`` is given.
         fps: target frame rate instead of ``factor`` (e.g. 60, ``"59.94"``, ``"60000/1001"``);
             each output frame is interpolated at its exact time between its two source frames.
-        model: ``None`` (the default preset), a preset name or folder, or a model object with
-            ``interpolate_batch``.
+        model: ``None`` (the default preset), a preset name or folder, or a loaded model.
         scene_threshold: scene-cut score above which a pair is not blended (see
             `keras_fi.video.scene`); ``None`` or 0 disables detection.
-        tile_size: frames larger than this on either side are processed in overlapping tiles of
-            this size (``None`` → 1024, 0 → never tile).
+        tile_size: frames larger than this on either side go in overlapping tiles of this size
+            (``None`` → 1024, 0 → never tile).
         batch_size: frame pairs (or tiles) per model call; ``None`` → `default_batch_size` (1 on
-            a CPU, 8 on a GPU). The last batch is padded to this size, so the model compiles once
-            per frame size.
+            a CPU, 8 on a GPU); the last batch is padded, so the model compiles once per size.
         codec: video encoder (``libx264``, ``libx265``, ``libvpx-vp9``, ``ffv1``, ...).
-        crf: quality for encoders with a constant rate factor (lower is better, 18 ~ visually
-            lossless for x264); ``None`` keeps the encoder's default.
+        crf: constant rate factor (lower is better; 18 is visually lossless for x264); ``None``
+            keeps the encoder's default.
         progress: show a progress line on stderr.
         overwrite: replace an existing ``dst``.
-        strict: fail (and write nothing) when fewer frames decode than the file declares, as
-            for a truncated file; by default the decodable frames are converted with a warning
-            on stderr (also in ``ConversionResult.warnings``).
+        strict: fail (and write nothing) when fewer frames decode than the file declares (a
+            truncated file); by default they are converted with a warning (also in the result).
 
-    Returns:
-        A `ConversionResult` with frame counts, rates and timing.
-
-    Raises:
-        InputError: missing/unreadable/corrupt input, fewer than two frames, no video stream,
-            invalid factor/fps/options, output equal to the input or existing without
-            ``overwrite``; with ``strict``, a truncated input.
-        keras_fi.errors.PresetError: unknown preset.
+    Returns a `ConversionResult` (frame counts, rates, timing). Raises `InputError` for unusable
+    input, options or output path (with ``strict``, a truncated input), `PresetError` for an
+    unknown preset.
 
     Example:
     >>> from keras_fi.video import convert
@@ -396,142 +388,181 @@ def convert(
     """
     started = time_module.monotonic()
     _check_options(batch_size, tile_size, scene_threshold, crf)
-    video_io.check_video_encoder(codec)
-    src = video_io.check_input_file(src)
-    dst = video_io.check_output_path(dst, [src], overwrite=overwrite)
+    src, dst = _check_video_paths(src, dst, codec, overwrite)
     with video_io.VideoReader(src) as reader:
         output_rate = resolve_output_rate(reader.rate, factor=factor, fps=fps)
         step = source_step(reader.rate, output_rate)
         stream = reader.demux(timestamps=True)
-        # Read up to the second frame before loading the model or creating any file, so that
-        # unusable inputs fail fast and leave nothing behind.
-        head_packets, head_frames = [], []
-        for kind, item in stream:
-            if kind == "frame":
-                head_frames.append(item)
-                if len(head_frames) == 2:
-                    break
-            else:
-                head_packets.append(item)
-        if len(head_frames) < 2:
-            raise InputError(
-                f"{src} has {len(head_frames)} decodable video frame(s); interpolation needs at least 2"
-            )
+        head_packets, head_frames = _read_head(stream, src)
         height, width = head_frames[0][0].shape[:2]
-        # --factor on a variable-frame-rate video: keep every frame at its own timestamp (output
-        # timestamps in 1/factor of the input's unit, so the new frames' times are exact).
-        subdivide = (
-            round(output_rate / reader.rate) if fps is None and reader.variable_rate else None
-        )
-        time_base = Fraction(reader.stream.time_base) / subdivide if subdivide else None
+        subdivide, time_base = _subdivision(reader, output_rate, fps)
         estimated = reader.estimated_frames
         total = output_frame_count(estimated, step) if estimated else None
         with video_io.atomic_output(dst, overwrite=overwrite) as temporary:
-            # The writer is opened before the model is loaded, so an output container that cannot
-            # be written fails in a second rather than after the model has loaded.
+            # Opened before the model loads: a container that cannot be written fails at once.
             writer = video_io.VideoWriter(
-                temporary,
-                rate=output_rate,
-                width=width,
-                height=height,
-                codec=codec,
-                crf=crf,
-                source=reader,
-                start_time=reader.start_time,
-                target=dst,
-                time_base=time_base,
-            )
+                temporary, rate=output_rate, width=width, height=height, codec=codec, crf=crf,
+                source=reader, start_time=reader.start_time, target=dst, time_base=time_base,
+            )  # fmt: skip
             try:
-                model = load_model(model)
                 engine = make_engine(
-                    model,
-                    height,
-                    width,
-                    batch_size=batch_size or default_batch_size(),
-                    tile_size=tile_size,
-                )
+                    load_model(model), height, width,
+                    batch_size=batch_size or default_batch_size(), tile_size=tile_size,
+                )  # fmt: skip
                 planner = _PairPlanner(
-                    engine,
-                    step,
-                    scene_threshold,
-                    output_rate=None if subdivide else output_rate,
-                    input_rate=reader.rate,
-                    subdivide=subdivide,
-                )
+                    engine, step, scene_threshold, output_rate=None if subdivide else output_rate,
+                    input_rate=reader.rate, subdivide=subdivide,
+                )  # fmt: skip
                 for message in writer.warnings:
                     video_io.print_warning(message)
                 for packet in head_packets:
                     writer.copy_packet(packet)
-                source_frames = 0
-                # Three stages at once (`pipeline`): a thread decodes into `decoded`, this thread
-                # plans and runs the model, a thread encodes and muxes from `encoded`. Packets to
-                # copy and output frames enter `encoded` in the order they were handled here.
-                with (
-                    Progress(total, enabled=progress, description=dst.name) as bar,
-                    Pipeline() as pipeline,
-                ):
-                    decoded = pipeline.queue(DECODE_QUEUE_SIZE)
-                    encoded = pipeline.queue(ENCODE_QUEUE_SIZE)
-
-                    def encode(item) -> None:
-                        if item[0] == "packet":
-                            writer.copy_packet(item[1])
-                            return
-                        writer.write(item[1], item[2])
-                        bar.update()
-
-                    def drain() -> None:
-                        for frame in engine.pop_ready():
-                            times = planner.output_times
-                            time = times.popleft() if times else None
-                            pipeline.put(encoded, ("frame", frame, time))
-
-                    pipeline.producer(stream, decoded)
-                    pipeline.consumer(encode, encoded)
-                    for kind, item in _chain_frames(head_frames, decoded, pipeline):
-                        if kind == "packet":
-                            pipeline.put(encoded, ("packet", item))
-                            continue
-                        array, time, duration = item
-                        if array.shape != head_frames[0][0].shape:
-                            raise InputError(
-                                f"{src}: frame {source_frames} is {array.shape[1]}x{array.shape[0]} "
-                                f"but the video started at {width}x{height}; size changes are not "
-                                "supported"
-                            )
-                        planner.push(array, time, duration)
-                        source_frames += 1
-                        drain()
-                    planner.finish()
-                    drain()
-                    pipeline.put(encoded, DONE)
-                    pipeline.finish()
-                    queue_peaks = (decoded.peak, encoded.peak)
-                shortfall = reader.shortfall()
-                if shortfall is not None:
-                    if strict:
-                        raise InputError(
-                            f"{shortfall}; nothing written (without --strict the "
-                            "decodable frames are converted)"
-                        )
-                    shortfall = f"{shortfall}; converted the {source_frames} decodable frames"
-                    video_io.print_warning(shortfall)
+                with Progress(total, enabled=progress, description=dst.name) as bar:
+                    source_frames, queue_peaks = _stream(
+                        stream, head_frames, planner, writer, bar, src
+                    )
+                shortfall = _shortfall(reader, source_frames, strict)
                 writer.close()
             except BaseException:
                 writer.abort()
                 raise
     return ConversionResult(
-        path=dst,
-        input_frames=source_frames,
-        output_frames=writer.frames_written,
-        input_rate=reader.rate,
-        output_rate=output_rate,
-        scene_cuts=planner.scene_cuts,
-        interpolated_frames=planner.interpolated,
-        seconds=time_module.monotonic() - started,
+        path=dst, input_frames=source_frames, output_frames=writer.frames_written,
+        input_rate=reader.rate, output_rate=output_rate, scene_cuts=planner.scene_cuts,
+        interpolated_frames=planner.interpolated, seconds=time_module.monotonic() - started,
         warnings=tuple(writer.warnings) + ((shortfall,) if shortfall else ()),
         queue_peaks=queue_peaks,
-    )
+    )  # fmt: skip
+
+
+def _check_video_paths(src, dst, codec: str, overwrite: bool) -> tuple[Path, Path]:
+    """The input and output paths of a video conversion, checked (with the encoder) before any
+    work."""
+    video_io.check_video_encoder(codec)
+    src = video_io.check_input_file(src)
+    return src, video_io.check_output_path(dst, [src], overwrite=overwrite)
+
+
+def _subdivision(reader, output_rate, fps) -> tuple[int | None, Fraction | None]:
+    """(subdivide, time base) for ``--factor`` on a variable-frame-rate video, else (None, None):
+    every frame keeps its own timestamp and the output's timestamps count in 1/factor of the
+    input's unit, so the new frames' times are exact."""
+    if fps is not None or not reader.variable_rate:
+        return None, None
+    subdivide = round(output_rate / reader.rate)
+    return subdivide, Fraction(reader.stream.time_base) / subdivide
+
+
+def _read_head(stream, src) -> tuple[list, list]:
+    """(packets, frames) of the stream up to its second frame, read before the model loads or
+    any file is created, so that unusable inputs fail fast and leave nothing behind."""
+    head_packets, head_frames = [], []
+    for kind, item in stream:
+        if kind == "frame":
+            head_frames.append(item)
+            if len(head_frames) == 2:
+                break
+        else:
+            head_packets.append(item)
+    if len(head_frames) < 2:
+        raise InputError(
+            f"{src} has {len(head_frames)} decodable video frame(s); interpolation needs at least 2"
+        )
+    return head_packets, head_frames
+
+
+def _stream(stream, head_frames, planner: _PairPlanner, writer, bar, src) -> tuple[int, tuple]:
+    """Runs the three stages at once (`pipeline`): a thread decodes into `decoded`, this thread
+    plans and runs the model, a thread encodes and muxes from `encoded`. Packets to copy and
+    output frames enter `encoded` in the order they were handled here. Returns the number of
+    source frames and the queues' peak sizes."""
+    engine = planner.engine
+    height, width = head_frames[0][0].shape[:2]
+    source_frames = 0
+    with Pipeline() as pipeline:
+        decoded = pipeline.queue(DECODE_QUEUE_SIZE)
+        encoded = pipeline.queue(ENCODE_QUEUE_SIZE)
+
+        def encode(item) -> None:
+            if item[0] == "packet":
+                writer.copy_packet(item[1])
+                return
+            writer.write(item[1], item[2])
+            bar.update()
+
+        def drain() -> None:
+            for frame in engine.pop_ready():
+                times = planner.output_times
+                time = times.popleft() if times else None
+                pipeline.put(encoded, ("frame", frame, time))
+
+        pipeline.producer(stream, decoded)
+        pipeline.consumer(encode, encoded)
+        for kind, item in _chain_frames(head_frames, decoded, pipeline):
+            if kind == "packet":
+                pipeline.put(encoded, ("packet", item))
+                continue
+            array, time, duration = item
+            if array.shape != head_frames[0][0].shape:
+                raise InputError(
+                    f"{src}: frame {source_frames} is {array.shape[1]}x{array.shape[0]} "
+                    f"but the video started at {width}x{height}; size changes are not supported"
+                )
+            planner.push(array, time, duration)
+            source_frames += 1
+            drain()
+        planner.finish()
+        drain()
+        pipeline.put(encoded, DONE)
+        pipeline.finish()
+        return source_frames, (decoded.peak, encoded.peak)
+
+
+def _shortfall(reader, source_frames: int, strict: bool) -> str | None:
+    """The warning for a video that decoded fewer frames than it declares (None if it did not);
+    with ``strict`` an error instead."""
+    shortfall = reader.shortfall()
+    if shortfall is None:
+        return None
+    if strict:
+        raise InputError(
+            f"{shortfall}; nothing written (without --strict the decodable frames are converted)"
+        )
+    shortfall = f"{shortfall}; converted the {source_frames} decodable frames"
+    video_io.print_warning(shortfall)
+    return shortfall
+
+
+def _input_frames(src: Path) -> list[Path]:
+    """The numbered frames of a folder, in natural order; warns about gaps in the numbering."""
+    frames = video_io.list_frames(src)
+    if len(frames) < 2:
+        raise InputError(f"{src} holds {len(frames)} image; interpolation needs at least 2")
+    gaps = video_io.numbering_gaps(frames)
+    if gaps:
+        before, after = gaps[0]
+        more = f" (and {len(gaps) - 1} more gaps)" if len(gaps) > 1 else ""
+        video_io.print_warning(
+            f"{src}: the numbering skips from {before.name} to {after.name}{more}; the frames "
+            "are interpolated as if consecutive (missing frames count as no time)"
+        )
+    return frames
+
+
+def _check_output_folder(src: Path, dst: Path, overwrite: bool) -> None:
+    """Refuses an output folder that is the input, a file, not empty (without ``overwrite``) or
+    without a parent folder."""
+    if os.path.realpath(src) == os.path.realpath(dst):
+        raise InputError(f"output folder {dst} is the input folder; choose another")
+    if dst.exists():
+        if not dst.is_dir():
+            raise InputError(f"{dst} exists and is not a folder")
+        if any(dst.iterdir()) and not overwrite:
+            raise InputError(
+                f"{dst} already exists and is not empty; pass --overwrite to replace it"
+            )
+    if not dst.parent.is_dir():
+        raise InputError(f"output folder's parent {dst.parent} does not exist; create it first")
 
 
 def _chain_frames(head_frames, decoded, pipeline: Pipeline) -> Iterator[tuple[str, object]]:
@@ -580,29 +611,9 @@ def convert_folder(
     started = time_module.monotonic()
     _check_options(batch_size, tile_size, scene_threshold)
     src, dst = Path(src), Path(dst)
-    frames = video_io.list_frames(src)
-    if len(frames) < 2:
-        raise InputError(f"{src} holds {len(frames)} image; interpolation needs at least 2")
-    gaps = video_io.numbering_gaps(frames)
-    if gaps:
-        before, after = gaps[0]
-        more = f" (and {len(gaps) - 1} more gaps)" if len(gaps) > 1 else ""
-        video_io.print_warning(
-            f"{src}: the numbering skips from {before.name} to {after.name}{more}; the frames "
-            "are interpolated as if consecutive (missing frames count as no time)"
-        )
+    frames = _input_frames(src)
     step = source_step(Fraction(1), resolve_output_rate(Fraction(1), factor=factor))
-    if os.path.realpath(src) == os.path.realpath(dst):
-        raise InputError(f"output folder {dst} is the input folder; choose another")
-    if dst.exists():
-        if not dst.is_dir():
-            raise InputError(f"{dst} exists and is not a folder")
-        if any(dst.iterdir()) and not overwrite:
-            raise InputError(
-                f"{dst} already exists and is not empty; pass --overwrite to replace it"
-            )
-    if not dst.parent.is_dir():
-        raise InputError(f"output folder's parent {dst.parent} does not exist; create it first")
+    _check_output_folder(src, dst, overwrite)
     first = video_io.read_image(frames[0])
     height, width = first.shape[:2]
     model = load_model(model)

@@ -1,4 +1,4 @@
-"""Image-quality metrics of the published frame-interpolation tables, in NumPy.
+"""Image-quality scores of the published frame-interpolation tables (PSNR, SSIM), in NumPy.
 
 Why: the tables score full-resolution 8-bit RGB frames with PSNR (mean over triplets of the
 per-triplet PSNR) and SSIM (Gaussian 11x11 window, sigma 1.5, on [0, 1] RGB, averaged over
