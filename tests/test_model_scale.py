@@ -45,7 +45,7 @@ def test_scale_any_size_config_and_bad_values(scale):
     config = model.get_config()
     assert config["scale"] == scale and config["refinement"]["window"] == 9
     assert_rebuilds_from_config(model, frames[0], frames[1], out)
-    windowed = FourierInterpolator(encoder_filters=(8, 16), refinement={"window": 7})
+    windowed = FourierInterpolator(encoder_filters=(8, 16, 16), refinement={"window": 7})
     assert windowed.refinement.window == 7
     with pytest.raises(ValueError, match="window must be an odd integer"):
         FourierInterpolator(refinement={"window": 6})
