@@ -155,3 +155,43 @@ def test_a_folder_set_aside_by_a_killed_writer_is_put_back(tmp_path, dead_pid):
     assert remove_stale_temporaries(target) == [new]
     assert (target / "config.json").read_text() == "previous"
     assert names(tmp_path) == ["preset"]
+
+
+# ----------------------------------------------------------------------------- the writers
+
+
+def small_model():
+    import keras
+
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+    model.build((None, 3))
+    return model
+
+
+def test_writers_replace_their_output_and_clear_a_killed_writers_temporary(tmp_path, dead_pid):
+    import json
+
+    from keras_fi.checkpointing import save_weights_atomically
+    from keras_fi.evaluation.report import write_json
+    from keras_fi.models.preset_utils import PRESET_FILES, save_preset
+
+    model = small_model()
+    left = [
+        tmp_path / f".latest.keras-fi-{dead_pid}-0123abcd.tmp.weights.h5",
+        tmp_path / f".result.json.keras-fi-{dead_pid}-0123abcd.tmp",
+        tmp_path / f".preset.keras-fi-{dead_pid}-0123abcd.tmp",
+    ]
+    for path in left[:2]:
+        path.write_bytes(b"half")
+    left[2].mkdir()
+    (tmp_path / "preset").mkdir()
+    (tmp_path / "preset" / "stale.txt").write_text("from the preset it replaces")
+
+    save_weights_atomically(model, tmp_path / "latest.weights.h5")
+    write_json(tmp_path / "result.json", {"psnr": 30.0})
+    save_preset(model, tmp_path / "preset")
+
+    assert names(tmp_path) == ["latest.weights.h5", "preset", "result.json"]
+    assert names(tmp_path / "preset") == sorted(PRESET_FILES)
+    assert json.loads((tmp_path / "result.json").read_text()) == {"psnr": 30.0}
+    model.load_weights(str(tmp_path / "latest.weights.h5"))
