@@ -62,11 +62,13 @@ def atomic_write(
 
     Example:
     >>> import tempfile
-    >>> folder = Path(tempfile.mkdtemp())
-    >>> with atomic_write(folder / "out.txt") as temporary:
-    ...     _ = temporary.write_text("done")
-    >>> sorted(p.name for p in folder.iterdir())
-    ['out.txt']
+    >>> preset = Path(tempfile.mkdtemp()) / "preset"
+    >>> with atomic_write(preset, directory=True) as temporary:
+    ...     _ = (temporary / "config.json").write_text("{}")
+    ...     preset.exists()
+    False
+    >>> [p.name for p in preset.iterdir()], [p.name for p in preset.parent.iterdir()]
+    (['config.json'], ['preset'])
     """
     target = Path(target)
     if not target.name.endswith(suffix) or target.name == suffix:
@@ -145,8 +147,14 @@ def _fsync_tree(path: Path) -> None:
 def _fsync_file(path: Path) -> None:
     if path.is_symlink():
         return
-    with open(path, "rb+") as file:  # writable: Windows syncs only files open for writing
-        os.fsync(file.fileno())
+    try:  # writable where allowed: Windows syncs only files open for writing
+        descriptor = os.open(path, os.O_RDWR)
+    except PermissionError:  # a read-only file the caller wrote
+        descriptor = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
 
 
 def _fsync_folder(folder: Path) -> None:
