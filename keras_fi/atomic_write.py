@@ -1,4 +1,4 @@
-"""Writing a file or a folder so that it appears whole or not at all: a temporary beside it, then a rename.
+"""Outputs that appear whole or not at all: written to a temporary beside the target, then renamed.
 
 Every output of the package (checkpoints, presets, SavedModels, videos and frame folders,
 evaluation reports) goes through `atomic_write`: the caller writes to a hidden temporary path in
@@ -55,7 +55,8 @@ def atomic_write(
         target: the file or folder to write. Its folder must exist.
         overwrite: replace an existing ``target``. False never replaces one, not even one that
             appeared while the block ran (files are published with a hard link, which fails when
-            the name is taken); that raises `TargetExistsError` and removes the temporary.
+            the name is taken; for a folder the check and the rename are two steps); that
+            raises `TargetExistsError` and removes the temporary.
         directory: create the temporary as an empty folder before the block.
         suffix: an ending of ``target``'s name the temporary keeps (``".mp4"``,
             ``".weights.h5"``), for writers that pick the format from it.
@@ -71,8 +72,10 @@ def atomic_write(
     (['config.json'], ['preset'])
     """
     target = Path(target)
-    if not target.name.endswith(suffix) or target.name == suffix:
+    if suffix and (not suffix.startswith(".") or not target.name.endswith(suffix)):
         raise ValueError(f"suffix {suffix!r} is not an ending of {target.name!r}; pass one that is")
+    if target.name in ("", suffix):
+        raise ValueError(f"{target} names no file or folder; give a path with a name")
     remove_stale_temporaries(target, suffix=suffix)
     temporary = _sibling(target, suffix, "tmp" + suffix)
     if directory:
