@@ -24,6 +24,9 @@ import time
 from pathlib import Path
 
 os.environ.setdefault("KERAS_BACKEND", "jax")
+
+from _results import save_results  # noqa: E402
+
 RESULTS = Path(__file__).resolve().parent / "results"
 
 SERVE = textwrap.dedent(
@@ -115,8 +118,6 @@ def main() -> int:
         "machine": describe_machine(),
     }
     print(json.dumps({k: v for k, v in report.items() if k != "machine"}, indent=2))
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "serving_latency.json").write_text(json.dumps(report, indent=2))
     lines = [
         f"# Serving latency ({name}, {args.size}, batch 1, CPU)",
         "",
@@ -129,7 +130,7 @@ def main() -> int:
         f"{report['saved_model_load_s']} s, first call {report['saved_model_first_call_s']} s. "
         f"Load average {report['machine'].get('load_average')}.",
     ]
-    (RESULTS / "serving_latency.md").write_text("\n".join(lines) + "\n")
+    save_results(RESULTS, "serving_latency", report, "\n".join(lines) + "\n")
     return 0
 
 

@@ -39,7 +39,6 @@ import argparse
 import datetime
 import json
 import os
-import resource
 import statistics
 import subprocess
 import sys
@@ -49,6 +48,7 @@ from pathlib import Path
 os.environ.setdefault("KERAS_BACKEND", "jax")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+from _memory import current_rss_mib, device_peak_mib, peak_rss_mib, reset_peak_rss  # noqa: E402
 from _results import save_results, with_notes  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -108,65 +108,6 @@ def _stream_call(model, frames):
         assert made == 2 * len(frames) - 1, made
 
     return call
-
-
-def _current_rss_mb() -> float:
-    with open("/proc/self/statm") as file:
-        pages = int(file.read().split()[1])
-    return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
-
-
-def _reset_peak_rss() -> bool:
-    """Reset this process's peak RSS (VmHWM) to its current RSS (Linux >= 4.0); False if unable."""
-    try:
-        with open("/proc/self/clear_refs", "w") as file:
-            file.write("5")
-        return True
-    except OSError:
-        return False
-
-
-def _peak_rss_mb() -> tuple[float, str]:
-    """Peak RSS of this process and how it was read: VmHWM from /proc, else ru_maxrss.
-
-    ``ru_maxrss`` alone is not enough here: a child inherits its parent's value at fork, and it
-    never decreases, so it can hide the measurement; VmHWM belongs to this process's memory map.
-    """
-    try:
-        with open("/proc/self/status") as file:
-            for line in file:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) / 1024, "VmHWM"
-    except OSError:
-        pass
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return (peak / 2**20 if sys.platform == "darwin" else peak / 1024), "ru_maxrss"
-
-
-def _device_peak_mb() -> float | None:
-    """Peak accelerator memory where the backend reports it (GPU); None on CPU."""
-    import keras
-
-    backend = keras.backend.backend()
-    try:
-        if backend == "jax":
-            import jax
-
-            stats = jax.devices()[0].memory_stats() or {}
-            peak = stats.get("peak_bytes_in_use")
-            return None if peak is None else peak / 2**20
-        if backend == "torch":
-            import torch
-
-            return torch.cuda.max_memory_allocated() / 2**20 if torch.cuda.is_available() else None
-        if backend == "tensorflow":
-            import tensorflow as tf
-
-            if tf.config.list_physical_devices("GPU"):
-                return tf.config.experimental.get_memory_info("GPU:0")["peak"] / 2**20
-    except Exception:  # noqa: BLE001 - memory statistics are best effort
-        return None
-    return None
 
 
 def _load_model(preset: str, overrides: dict | None = None):
@@ -238,8 +179,8 @@ def worker(
                 for first, second in zip(frames, frames[1:]):
                     function(first, second, 0.5)
 
-    reset = _reset_peak_rss()
-    rss_before = _current_rss_mb()
+    reset = reset_peak_rss()
+    rss_before = current_rss_mib()
     start = time.perf_counter()
     call()
     first_ms = (time.perf_counter() - start) * 1000.0
@@ -252,8 +193,8 @@ def worker(
     if stream:  # per interpolated frame
         first_ms /= stream - 1
         times = [value / (stream - 1) for value in times]
-    peak, peak_source = _peak_rss_mb()
-    device_peak = _device_peak_mb() if method == "model" else None
+    peak, peak_source = peak_rss_mib()
+    device_peak = device_peak_mib() if method == "model" else None
     print(
         json.dumps(
             {

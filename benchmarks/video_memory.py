@@ -22,13 +22,13 @@ from __future__ import annotations
 
 import argparse
 import os
-import resource
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
+from _memory import children_peak_rss_mib
 from _results import save_results, with_notes
 from video_speed import FPS, make_clip
 
@@ -48,16 +48,16 @@ def measure(clip: Path, output: Path, factor: int, preset: str | None) -> dict:
     if preset:
         command += ["--preset", preset]
     env = {**os.environ, "KERAS_BACKEND": os.environ.get("KERAS_BACKEND", "jax")}
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    before = children_peak_rss_mib()
     start = time.perf_counter()
     completed = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
     seconds = time.perf_counter() - start
     if completed.returncode != 0:
         sys.exit(f"keras-fi failed:\n{completed.stderr[-3000:]}")
-    peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss  # KiB on Linux
-    if peak_kib <= before:
+    peak = children_peak_rss_mib()
+    if peak <= before:
         sys.exit("could not read the child's peak RSS (an earlier child used more)")
-    return {"peak_rss_mib": peak_kib / 1024, "seconds": seconds, "command": " ".join(command)}
+    return {"peak_rss_mib": peak, "seconds": seconds, "command": " ".join(command)}
 
 
 def main() -> None:

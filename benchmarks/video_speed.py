@@ -28,7 +28,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -36,6 +35,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from _memory import peak_rss_mib
 from _results import save_results, with_notes
 
 REPO = Path(__file__).resolve().parent.parent
@@ -114,15 +114,6 @@ def _load(preset: str | None):
         return model, f"{architecture} (untrained: no weights shipped; same compute)"
 
 
-def _peak_rss_mib() -> float:
-    """Peak resident memory of this process so far (VmHWM), in MiB."""
-    with open("/proc/self/status") as status:
-        for line in status:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
-
-
 class _Recorder:
     """Wraps the model to record the peak RSS so far at every call (memory over the run)."""
 
@@ -132,7 +123,7 @@ class _Recorder:
 
     def interpolate_batch(self, frame0, frame1, time):
         output = self.model.interpolate_batch(frame0, frame1, time)
-        self.peaks.append(_peak_rss_mib())
+        self.peaks.append(peak_rss_mib()[0])
         return output
 
 
@@ -157,7 +148,7 @@ def worker(args: argparse.Namespace) -> None:
         "output_frames": result.output_frames,
         "seconds": seconds,
         "output_fps": result.output_frames / seconds,
-        "peak_rss_mib": _peak_rss_mib(),
+        "peak_rss_mib": peak_rss_mib()[0],
         # peak RSS after the first sixth of the run (10 s of a 60 s clip)
         "peak_rss_first_sixth_mib": peaks[len(peaks) // 6] if peaks else None,
     }
@@ -252,7 +243,7 @@ def speed_worker(args: argparse.Namespace) -> None:
         "model_only_seconds": [model_before, model_after],
         "model_only_interpolated_fps": pairs / model_seconds,
         "ratio": (pairs / seconds) / (pairs / model_seconds),
-        "peak_rss_mib": _peak_rss_mib(),
+        "peak_rss_mib": peak_rss_mib()[0],
     }
     print(json.dumps(record))
 

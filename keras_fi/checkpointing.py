@@ -27,6 +27,7 @@ from pathlib import Path
 
 import keras
 
+from keras_fi.atomic_write import atomic_write
 from keras_fi.errors import InputError
 
 _STATE = re.compile(r"^epoch-(\d+)\.weights\.h5$")
@@ -38,39 +39,14 @@ _KERAS_METADATA = "training_metadata.json"
 def save_weights_atomically(model, path: str | os.PathLike) -> None:
     """``model.save_weights(path)`` through a temporary file in the same folder and a rename.
 
-    A kill during the save leaves the previous ``path`` intact (and a hidden ``.*.tmp-PID``
-    file, removed by the next save into that folder).
+    A kill during the save leaves the previous ``path`` intact (and a hidden temporary file,
+    removed by the next save to ``path``; see `keras_fi.atomic_write`).
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    _remove_stale_temporaries(path.parent)
     # Keras wants the ``.weights.h5`` ending on the file it writes.
-    temporary = path.with_name(f".{path.name[: -len('.weights.h5')]}.tmp-{os.getpid()}.weights.h5")
-    try:
+    with atomic_write(path, suffix=".weights.h5") as temporary:
         model.save_weights(str(temporary), overwrite=True)
-        with open(temporary, "rb+") as file:  # on disk before the rename makes it the real one
-            os.fsync(file.fileno())
-        os.replace(temporary, path)
-    finally:
-        if temporary.exists():
-            temporary.unlink()
-
-
-def _remove_stale_temporaries(folder: Path) -> None:
-    for entry in folder.glob(".*.tmp-*.weights.h5"):
-        pid = entry.name.rsplit(".tmp-", 1)[1].split(".", 1)[0]
-        if pid.isdigit() and int(pid) != os.getpid() and not _alive(int(pid)):
-            entry.unlink(missing_ok=True)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:
-        return True
-    return True
 
 
 def _warn(message: str) -> None:
@@ -114,12 +90,10 @@ def pack_backup(folder) -> int:
     # Without its metadata the packed state is ignored (the numbered ones still resume), so a
     # kill between the two renames never pairs new weights with an old epoch count.
     (folder / _KERAS_METADATA).unlink(missing_ok=True)
-    weights = folder / f".{_KERAS_WEIGHTS}.tmp-{os.getpid()}"
-    shutil.copyfile(newest, weights)
-    os.replace(weights, folder / _KERAS_WEIGHTS)
-    metadata = folder / f".{_KERAS_METADATA}.tmp-{os.getpid()}"
-    metadata.write_text(json.dumps({"epoch": epochs}) + "\n")
-    os.replace(metadata, folder / _KERAS_METADATA)
+    with atomic_write(folder / _KERAS_WEIGHTS) as weights:
+        shutil.copyfile(newest, weights)
+    with atomic_write(folder / _KERAS_METADATA) as metadata:
+        metadata.write_text(json.dumps({"epoch": epochs}) + "\n")
     return epochs
 
 
@@ -252,9 +226,7 @@ class ResumableCSVLogger(keras.callbacks.CSVLogger):
         ]
         if len(kept) == len(body):
             return
-        temporary = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-        with open(temporary, "w", newline="") as file:
+        with atomic_write(path) as temporary, open(temporary, "w", newline="") as file:
             writer = csv.writer(file, delimiter=self.sep)
             writer.writerow(header)
             writer.writerows(kept)
-        os.replace(temporary, path)

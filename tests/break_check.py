@@ -110,15 +110,15 @@ BREAKS = (
     ),
     Break(
         "no_atomic_rename",
-        "video output written straight to the destination (no temporary file and rename)",
-        "keras_fi/video/io.py",
+        "outputs written straight to their target (no temporary file and rename)",
+        "keras_fi/atomic_write.py",
         (
             (
-                "        yield temporary\n        _publish(temporary, destination, overwrite=overwrite)",
-                "        yield destination",
+                "        yield temporary\n        _publish(temporary, target, overwrite=overwrite, suffix=suffix)",
+                "        yield target",
             ),
         ),
-        ("tests/test_video_units.py", "tests/test_video_convert.py"),
+        ("tests/test_atomic_write.py", "tests/test_video_units.py"),
     ),
 )
 

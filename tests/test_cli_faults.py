@@ -140,10 +140,10 @@ def test_preset_save_removes_temporary_folders_of_killed_saves(tmp_path):
 
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait()
-    stale = tmp_path / f".preset.keras-fi-{dead.pid}-abcd1234"  # a save killed mid-way
+    stale = tmp_path / f".preset.keras-fi-{dead.pid}-abcd1234.tmp"  # a save killed mid-way
     stale.mkdir()
     (stale / "model.weights.h5").write_bytes(b"half")
-    alive = tmp_path / f".preset.keras-fi-{os.getpid()}-other"  # a save still running (ours)
+    alive = tmp_path / f".preset.keras-fi-{os.getpid()}-0123abcd.tmp"  # a save still running (ours)
     alive.mkdir()
     FourierInterpolator.from_preset("tiny", load_weights=False).save_to_preset(tmp_path / "preset")
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["preset", alive.name])

@@ -98,7 +98,7 @@ def test_sigkill_while_writing_the_backup_resumes(tmp_path):
     assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]
     assert "finished" not in killed.stdout
     leftovers = sorted(p.name for p in (run / "backup").iterdir())
-    assert any(".tmp-" in name for name in leftovers), leftovers  # the half-written file
+    assert any(".keras-fi-" in name for name in leftovers), leftovers  # the half-written file
     assert "epoch-000001.weights.h5" in leftovers, leftovers  # the last complete state
 
     resumed = run_child(run, kill_at=0)

@@ -20,6 +20,7 @@ import pytest
 from PIL import Image
 from test_video_convert import moving_frames, read_video, write_video
 
+from keras_fi.atomic_write import remove_stale_temporaries
 from keras_fi.video import convert
 from keras_fi.video import io as video_io
 
@@ -182,7 +183,7 @@ def test_stale_temporary_folders_are_removed(tmp_path):
     (stale / "000000.png").write_bytes(b"x")
     mine = tmp_path / f".frames_x2.keras-fi-{os.getpid()}-0123abcd.tmp"
     mine.mkdir()
-    removed = video_io.remove_stale_temporaries(tmp_path / "frames_x2", folder=True)
+    removed = remove_stale_temporaries(tmp_path / "frames_x2")
     assert removed == [stale]
     assert sorted(p.name for p in tmp_path.iterdir()) == [mine.name]
 

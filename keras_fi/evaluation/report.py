@@ -17,6 +17,8 @@ from typing import TextIO
 
 import numpy as np
 
+from keras_fi.atomic_write import atomic_write
+
 ERROR_RANGE = 32.0  # mean absolute error (8-bit levels) shown at full heat in the error map
 
 # Anchors of the "inferno" colour map (black -> purple -> red -> orange -> pale yellow).
@@ -26,16 +28,12 @@ _INFERNO = np.array(
 
 
 def write_atomic(path: str | os.PathLike, data: bytes) -> Path:
-    """Write ``data`` to a temporary file next to ``path``, then rename it over ``path``."""
+    """Write ``data`` to a temporary file next to ``path``, then rename it over ``path``
+    (`keras_fi.atomic_write.atomic_write`)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    try:
-        tmp.write_bytes(data)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+    with atomic_write(path) as temporary:
+        temporary.write_bytes(data)
     return path
 
 

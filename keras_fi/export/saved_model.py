@@ -22,12 +22,12 @@ whose shapes differ from ``frame0``'s, a ``time`` of another batch size, and tim
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
+from keras_fi.atomic_write import atomic_write
 from keras_fi.errors import InputError
 from keras_fi.optional import tensorflow
 
@@ -47,34 +47,32 @@ def export_saved_model(preset, export_dir, overwrite: bool = False) -> Path:
             f"{export_dir} already exists; pass overwrite=True (--overwrite) to replace it."
         )
     export_dir.parent.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix=f".{export_dir.name}.", dir=export_dir.parent))
-    try:
-        target = work / "saved_model"
+    with atomic_write(export_dir, overwrite=overwrite) as target:
         if keras.backend.backend() == "tensorflow":
             _export_here(preset, target)
         else:
-            if not isinstance(preset, (str, os.PathLike)):
-                preset_dir = work / "preset"
-                preset.save_to_preset(preset_dir)
-                preset = preset_dir
-            env = {**os.environ, "KERAS_BACKEND": "tensorflow", "TF_CPP_MIN_LOG_LEVEL": "2"}
-            result = subprocess.run(
-                [sys.executable, "-m", "keras_fi.export.saved_model", str(preset), str(target)],
-                env=env,
-                capture_output=True,
-                text=True,
-            )
-            if result.returncode != 0:
-                lines = [line for line in result.stderr.strip().splitlines() if line.strip()]
-                raise InputError(
-                    f"export of {preset} failed: {lines[-1] if lines else 'no error output'}"
-                )
-        if export_dir.exists():
-            shutil.rmtree(export_dir)
-        os.replace(target, export_dir)
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
+            _export_in_child(preset, target)
     return export_dir
+
+
+def _export_in_child(preset, target: Path) -> None:
+    """Run the export in a TensorFlow-backend child process (a model object goes through a
+    preset in a scratch folder)."""
+    with tempfile.TemporaryDirectory(prefix="keras-fi-export-") as scratch:
+        if not isinstance(preset, (str, os.PathLike)):
+            preset_dir = Path(scratch) / "preset"
+            preset.save_to_preset(preset_dir)
+            preset = preset_dir
+        env = {**os.environ, "KERAS_BACKEND": "tensorflow", "TF_CPP_MIN_LOG_LEVEL": "2"}
+        result = subprocess.run(
+            [sys.executable, "-m", "keras_fi.export.saved_model", str(preset), str(target)],
+            env=env,
+            capture_output=True,
+            text=True,
+        )
+    if result.returncode != 0:
+        lines = [line for line in result.stderr.strip().splitlines() if line.strip()]
+        raise InputError(f"export of {preset} failed: {lines[-1] if lines else 'no error output'}")
 
 
 def _export_here(preset, target: Path) -> None:

@@ -11,13 +11,11 @@ from __future__ import annotations
 import datetime
 import json
 import os
-import shutil
-import tempfile
-from glob import escape as glob_escape
 from pathlib import Path
 
 import keras
 
+from keras_fi.atomic_write import atomic_write
 from keras_fi.errors import PresetError
 from keras_fi.models.fourier_interpolator.presets import ARCHITECTURES, RETIRED
 from keras_fi.models.fourier_interpolator.saved_configs import upgrade_config
@@ -180,9 +178,7 @@ def save_preset(model, path, metadata: dict | None = None) -> None:
     """
     path = Path(path).expanduser().resolve()
     path.parent.mkdir(parents=True, exist_ok=True)
-    _remove_stale_temporaries(path)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.keras-fi-{os.getpid()}-", dir=path.parent))
-    try:
+    with atomic_write(path, directory=True) as tmp:
         serialized = keras.saving.serialize_keras_object(model)
         # A preset is an architecture + weights; how it was compiled is the user's business.
         serialized.pop("compile_config", None)
@@ -202,35 +198,6 @@ def save_preset(model, path, metadata: dict | None = None) -> None:
         info.update(metadata or {})
         with open(tmp / METADATA_FILE, "w") as file:
             json.dump(info, file, indent=2)
-        if path.exists():
-            backup = Path(
-                tempfile.mkdtemp(
-                    prefix=f".{path.name}.keras-fi-{os.getpid()}-old-", dir=path.parent
-                )
-            )
-            os.replace(path, backup / "old")
-            os.replace(tmp, path)
-            shutil.rmtree(backup, ignore_errors=True)
-        else:
-            os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
-
-
-def _remove_stale_temporaries(path: Path) -> None:
-    """Delete the temporary folders of saves to ``path`` whose process was killed (SIGKILL)."""
-    prefix = f".{path.name}.keras-fi-"
-    for entry in path.parent.glob(f"{glob_escape(prefix)}*"):
-        pid = entry.name[len(prefix) :].split("-", 1)[0]
-        if not (entry.is_dir() and pid.isdigit()) or int(pid) == os.getpid():
-            continue
-        try:
-            os.kill(int(pid), 0)
-        except ProcessLookupError:
-            shutil.rmtree(entry, ignore_errors=True)
-        except OSError:
-            pass  # alive, someone else's
 
 
 def _download_hf(handle: str) -> Path:

@@ -40,6 +40,7 @@ from pathlib import Path
 
 import numpy as np
 
+from keras_fi.atomic_write import atomic_write
 from keras_fi.errors import InputError
 from keras_fi.video import io as video_io
 from keras_fi.video.engine import BatchedInterpolator, make_engine
@@ -623,7 +624,7 @@ def convert_folder(
     total = factor * (len(frames) - 1) + 1
     written = 0
     with (
-        video_io.atomic_output_folder(dst, overwrite=True) as temporary,
+        atomic_write(dst, directory=True) as temporary,
         Progress(total, enabled=progress, description=dst.name or str(dst)) as bar,
     ):
         for path in frames:

@@ -12,12 +12,11 @@ Odd frame sizes: H.264/H.265 4:2:0 cannot store an odd width or height, so for a
 frame the writer keeps the exact size and uses 4:4:4 chroma (``yuv444p``) when the codec has it;
 a codec with only 4:2:0 (e.g. ``mpeg4``) gets the frame padded by one replicated row/column.
 
-Safety: outputs are written to a hidden temporary file next to the destination and moved into
-place with ``os.replace`` only after the last byte is written (`atomic_output`), so an
+Safety: outputs are written to a hidden temporary file next to the destination and renamed into
+place only after the last byte is written (`atomic_output`, `keras_fi.atomic_write`), so an
 interrupted or failed run (an exception, Ctrl-C, SIGTERM in the CLI) leaves neither a partial
 output nor a temporary file. A run killed outright (SIGKILL, power loss) cannot clean up; the next
-run into the same target removes the temporary files of dead processes
-(`remove_stale_temporaries`).
+run into the same target removes the temporary files of dead processes.
 """
 
 from __future__ import annotations
@@ -25,9 +24,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-import shutil
 import sys
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from fractions import Fraction
@@ -35,6 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
+from keras_fi.atomic_write import TargetExistsError, atomic_write
 from keras_fi.errors import InputError
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
@@ -98,160 +96,26 @@ def check_output_path(
     return destination
 
 
-def _temporary_name(destination: Path) -> Path:
-    # Same folder (so os.replace is atomic) and same suffix (so muxers pick the same format); the
-    # process id lets a later run tell a file left by a killed run from one still being written.
-    return destination.with_name(
-        f".{destination.stem}.keras-fi-{os.getpid()}-{uuid.uuid4().hex[:8]}.tmp{destination.suffix}"
-    )
-
-
-# Temporary files without a process id in their name (older versions) count as stale after this.
-_UNOWNED_STALE_SECONDS = 3600
-
-
-def _process_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except (PermissionError, OSError):
-        return True  # exists, owned by someone else
-    return True
-
-
-def remove_stale_temporaries(destination: str | os.PathLike, *, folder: bool = False) -> list[Path]:
-    """Delete temporary outputs for ``destination`` left by runs that were killed (SIGKILL).
-
-    Only names of this package's own pattern (``.NAME.keras-fi-PID-XXXXXXXX.tmp.EXT``, or the
-    ``.tmp`` folder of `atomic_output_folder`) are touched, and only when the process that wrote
-    them is gone (names without a process id: when untouched for an hour).
-
-    Returns:
-        The removed paths.
-    """
-    import time
-
-    destination = Path(destination)
-    parent = destination.parent if str(destination.parent) else Path(".")
-    if folder:
-        pattern = re.compile(
-            rf"^\.{re.escape(destination.name)}\.keras-fi-(?:(\d+)-)?[0-9a-f]{{8}}\.(?:tmp|old)$"
-        )
-    else:
-        pattern = re.compile(
-            rf"^\.{re.escape(destination.stem)}\.keras-fi-(?:(\d+)-)?[0-9a-f]{{8}}\.tmp"
-            rf"{re.escape(destination.suffix)}$"
-        )
-    removed = []
-    try:
-        entries = list(os.scandir(parent))
-    except OSError:
-        return removed
-    for entry in entries:
-        match = pattern.match(entry.name)
-        if match is None:
-            continue
-        pid = match.group(1)
-        if pid is not None:
-            if int(pid) == os.getpid() or _process_alive(int(pid)):
-                continue
-        else:
-            try:
-                age = time.time() - entry.stat(follow_symlinks=False).st_mtime
-            except OSError:
-                continue
-            if age < _UNOWNED_STALE_SECONDS:
-                continue
-        path = Path(entry.path)
-        try:
-            if entry.is_dir(follow_symlinks=False):
-                shutil.rmtree(path)
-            else:
-                path.unlink()
-        except OSError:
-            continue
-        removed.append(path)
-    return removed
-
-
 @contextlib.contextmanager
 def atomic_output(destination: str | os.PathLike, *, overwrite: bool = True) -> Iterator[Path]:
-    """Yield a temporary path next to ``destination``; move it into place only on success.
-
-    Whatever happens inside the block (an exception, Ctrl-C), the temporary file is removed and
-    ``destination`` is left as it was. Without ``overwrite``, a file that appeared at
-    ``destination`` meanwhile (another run writing the same output) is never replaced: that raises
-    `InputError` and this run's file is removed.
+    """`keras_fi.atomic_write.atomic_write` for a video or image: the temporary keeps the
+    extension (the muxer picks the format from it), and a file that appeared at ``destination``
+    while ``overwrite`` is off raises `InputError` (the CLI's exit 2).
 
     Example:
     >>> import tempfile
     >>> folder = Path(tempfile.mkdtemp())
-    >>> with atomic_output(folder / "out.txt") as temporary:
+    >>> with atomic_output(folder / "out.mp4") as temporary:
     ...     _ = temporary.write_text("done")
-    >>> sorted(p.name for p in folder.iterdir())
-    ['out.txt']
+    >>> temporary.suffix, sorted(p.name for p in folder.iterdir())
+    ('.mp4', ['out.mp4'])
     """
     destination = Path(destination)
-    remove_stale_temporaries(destination)
-    temporary = _temporary_name(destination)
     try:
-        yield temporary
-        _publish(temporary, destination, overwrite=overwrite)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            temporary.unlink()
-
-
-def _publish(temporary: Path, destination: Path, *, overwrite: bool) -> None:
-    """Give the finished ``temporary`` file the name ``destination`` in one atomic step.
-
-    Without ``overwrite`` it is hard-linked: the link fails if the name is taken, so a file that
-    appeared meanwhile survives (the caller then removes ``temporary``). On file systems without
-    hard links the check and the rename are two steps.
-    """
-    if overwrite:
-        os.replace(temporary, destination)
-        return
-    try:
-        os.link(temporary, destination)
-        taken = False
-    except FileExistsError:
-        taken = True
-    except OSError:  # no hard links on this file system
-        taken = destination.exists()
-        if not taken:
-            os.replace(temporary, destination)
-    if taken:
-        raise InputError(
-            f"{destination} appeared while this run was writing it (another run?) and was left "
-            "as it is; pass --overwrite (overwrite=True) to replace it"
-        )
-
-
-@contextlib.contextmanager
-def atomic_output_folder(destination: str | os.PathLike, *, overwrite: bool) -> Iterator[Path]:
-    """Like `atomic_output` for a folder: fill a hidden sibling folder, then swap it in.
-
-    An existing ``destination`` is only replaced when ``overwrite`` is true, and only after the
-    new folder is complete.
-    """
-    destination = Path(destination)
-    remove_stale_temporaries(destination, folder=True)
-    tag = f"keras-fi-{os.getpid()}"
-    temporary = destination.with_name(f".{destination.name}.{tag}-{uuid.uuid4().hex[:8]}.tmp")
-    old = destination.with_name(f".{destination.name}.{tag}-{uuid.uuid4().hex[:8]}.old")
-    temporary.mkdir()
-    try:
-        yield temporary
-        if destination.exists():
-            if not overwrite:
-                raise InputError(f"{destination} already exists; pass --overwrite to replace it")
-            os.replace(destination, old)
-        os.replace(temporary, destination)
-    finally:
-        shutil.rmtree(temporary, ignore_errors=True)
-        shutil.rmtree(old, ignore_errors=True)
+        with atomic_write(destination, overwrite=overwrite, suffix=destination.suffix) as path:
+            yield path
+    except TargetExistsError as error:
+        raise InputError(str(error)) from None
 
 
 # ---------------------------------------------------------------------------------------------
