@@ -11,9 +11,9 @@ Usage:
     python benchmarks/quality.py                         # baselines + trained presets
     python benchmarks/quality.py --presets none          # baselines only
     python benchmarks/quality.py --presets none --baselines dis-bicubic   # DIS, bicubic warps
-    python benchmarks/quality.py --presets small,base --two-pass
+    python benchmarks/quality.py --presets cascade_small,cascade_small_4f --two-pass
     python benchmarks/quality.py --presets tiny --include-untrained   # smoke test
-    python benchmarks/quality.py --presets small --baselines none --model '{"scale": 1.0}'
+    python benchmarks/quality.py --presets cascade_small --baselines none --model '{"scale": 1.0}'
     python benchmarks/quality.py --presets cascade_small --weights-gap   # + the same, untrained
 """
 
@@ -73,7 +73,7 @@ def _model(name: str, include_untrained: bool, overrides: dict | None = None):
 
 
 def dis_bicubic(frame0, frame1, time: float = 0.5):
-    """The DIS baseline with its frames sampled as `small` samples them: bicubic warps
+    """The DIS baseline with its frames sampled as a bicubic-warping model samples them: bicubic warps
     (`keras_fi.layers.backward_warp(..., "bicubic")`) instead of bilinear, for a fair reading."""
     import numpy as np
     from keras import ops

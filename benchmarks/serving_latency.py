@@ -3,7 +3,7 @@
 
     python benchmarks/serving_latency.py [--preset NAME|DIR] [--size 640x480] [--repeats 10]
 
-Exports the preset (default: keras_fi.DEFAULT_PRESET, or the untrained "small" architecture when
+Exports the preset (default: keras_fi.DEFAULT_PRESET, or the untrained architecture when
 it has no weights), then times, at the given size and batch 1:
 - the SavedModel's serving_default in a fresh process that imports only TensorFlow and numpy;
 - FourierInterpolator.interpolate on the current backend (JAX by default).

@@ -27,9 +27,9 @@ Method:
 
 Usage:
     python benchmarks/speed.py                       # default preset + baselines
-    python benchmarks/speed.py --preset small --two-pass
+    python benchmarks/speed.py --preset cascade_small --two-pass
     python benchmarks/speed.py --methods linear,dis  # baselines only
-    python benchmarks/speed.py --preset small --methods model --model '{"scale": 1.0}'
+    python benchmarks/speed.py --preset cascade_small --methods model --model '{"scale": 1.0}'
     python benchmarks/speed.py --preset cascade_small_4f --sizes 640x480 --stream 8
 """
 
