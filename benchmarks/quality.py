@@ -73,8 +73,8 @@ def _model(name: str, include_untrained: bool, overrides: dict | None = None):
 
 
 def dis_bicubic(frame0, frame1, time: float = 0.5):
-    """The DIS baseline with its frames sampled as a bicubic-warping model samples them: bicubic warps
-    (`keras_fi.layers.backward_warp(..., "bicubic")`) instead of bilinear, for a fair reading."""
+    """The DIS baseline with bicubic warps (`keras_fi.layers.backward_warp(..., "bicubic")`)
+    instead of bilinear, for a fair reading beside a model that warps bicubically."""
     import numpy as np
     from keras import ops
 
