@@ -22,6 +22,10 @@ SUBCOMMANDS = (
 )
 
 
+# Subcommands that keep their compiled programs in the user's cache (keras_fi.compilation_cache).
+CACHED_COMMANDS = ("interpolate", "evaluate", "export")
+
+
 class CLIError(KerasFIError):
     """A user-facing error of the command line itself (bad flag combination and the like)."""
 
@@ -80,6 +84,10 @@ def _run(args) -> int:
             from keras_fi.precision import use_full_float32
 
             use_full_float32()  # TF32 on NVIDIA GPUs costs accuracy (keras_fi.precision)
+        if args.command in CACHED_COMMANDS:
+            from keras_fi.compilation_cache import enable_compilation_cache
+
+            enable_compilation_cache()  # the second run at a frame size skips compiling
         return int(args.func(args) or 0)
     except (KerasFIError, FileNotFoundError, FileExistsError, IsADirectoryError) as error:
         print(f"keras-fi {args.command}: error: {error}", file=sys.stderr)
