@@ -195,3 +195,14 @@ def test_the_recipe_command_reads_data_under_the_data_root(tmp_path):
     env.pop("KERAS_FI_DATA")
     result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
     assert result.returncode == 2 and "KERAS_FI_DATA" in result.stderr
+
+
+def test_the_recipe_command_shows_how_it_is_run(capsys):
+    from keras_fi.cli.main import main
+
+    with pytest.raises(SystemExit):
+        main(["recipe", "--help"])
+    text = capsys.readouterr().out
+    assert "keras-fi recipe recipes/cascade_small.json --data DATA_ROOT --out" in text
+    assert main(["recipe", "no-such-recipe.json", "--out", "runs/x"]) == 2
+    assert "no recipe at no-such-recipe.json" in capsys.readouterr().err

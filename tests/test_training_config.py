@@ -107,3 +107,16 @@ def test_a_mixed_precision_run_leaves_the_global_policy_as_it_was(tmp_path):
             verbose=0,
         )
     assert keras.mixed_precision.global_policy().name == "float32"
+
+
+def test_the_train_command_refuses_bad_new_options_in_one_line(tmp_path, capsys):
+    from keras_fi.cli.main import main
+
+    base = ["train", "--out", str(tmp_path / "run"), "--synthetic-fraction", "1"]
+    assert main([*base, "--model", "[1]"]) == 2
+    assert "--model must be a JSON object" in capsys.readouterr().err
+    assert main([*base, "--echo", "2"]) == 2
+    assert "--loader processes" in capsys.readouterr().err
+    assert main([*base, "--max-minutes", "-1"]) == 2
+    assert "max_minutes (--max-minutes) must be > 0" in capsys.readouterr().err
+    assert not (tmp_path / "run").exists(), "refused before the run folder is made"

@@ -58,6 +58,14 @@ def add_parser(subparsers) -> None:
     parser.add_argument(
         "--steps-per-epoch", type=int, default=100, help="steps between checkpoints/backups"
     )
+    _add_data_options(parser)
+    _add_run_options(parser)
+    parser.add_argument("--out", required=True, help="run directory")
+    parser.set_defaults(func=run)
+
+
+def _add_data_options(parser) -> None:
+    """What the batches are made of: real clips and synthetic motion, and the flow losses."""
     parser.add_argument(
         "--max-spacing",
         type=int,
@@ -107,6 +115,10 @@ def add_parser(subparsers) -> None:
         help="how often each real clip is drawn: in proportion to its length, to its square root "
         "(a few long clips cannot dominate), or equally",
     )
+
+
+def _add_run_options(parser) -> None:
+    """How the run goes: optimizer, loader, clock, precision, devices, seed."""
     parser.add_argument(
         "--global-clipnorm", type=float, default=None, help="clip each step's gradient norm"
     )
@@ -167,8 +179,6 @@ def add_parser(subparsers) -> None:
         default=0,
         help="seed of the data: clips, crops, order and synthetic scenes (default 0)",
     )
-    parser.add_argument("--out", required=True, help="run directory")
-    parser.set_defaults(func=run)
 
 
 def config_from_args(args) -> TrainConfig:
