@@ -165,7 +165,8 @@ def run_recipe(path, out, data=None, overrides: dict | None = None, isolate: boo
         overrides: `TrainConfig` fields set in every stage, e.g. ``{"batch_size": 32,
             "loader": "processes", "max_minutes": 9}`` on a GPU.
         isolate: train each stage in a fresh process, so that one stage's decoded-frame cache
-            is freed before the next builds its own.
+            is freed before the next builds its own (a script that calls this needs the
+            ``if __name__ == "__main__":`` guard, as for any spawned process).
 
     Returns:
         the result's preset folder, ``out/preset``.

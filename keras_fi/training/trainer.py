@@ -62,7 +62,9 @@ def train(out_dir, config: TrainConfig | None = None, *, dataset=None, **options
     - ``loader``: ``"tf.data"``, or numpy batches (`keras_fi.data.batches`, no TensorFlow
       needed) drawn in ``workers`` threads (``"threads"``) or spawned processes
       (``"processes"``, which keep a GPU busy where threads hold the GIL); ``echo`` > 1 trains on
-      each batch from the processes again mirrored or reversed.
+      each batch from the processes again mirrored or reversed. As with any spawned
+      processes, a script that trains with ``"processes"`` needs the
+      ``if __name__ == "__main__":`` guard around its top-level code.
     - ``mixed_precision`` (``mixed_bfloat16``), ``allow_tf32`` (TensorFloat-32 on NVIDIA GPUs;
       off by default: training diverged under it), both restored after the run;
       ``distribute``: data-parallel over all devices of all hosts (JAX;
