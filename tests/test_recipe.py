@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -26,6 +27,7 @@ from keras_fi.training.recipe import (
 
 RECIPES = Path(__file__).resolve().parent.parent / "recipes"
 CLIP = Path(__file__).parent / "data" / "video" / "car-turn-24f.mp4"
+EVAL_SET = Path(__file__).parent / "data" / "eval_layouts" / "ucf101"
 
 
 def _recipe(*names, **top):
@@ -179,10 +181,12 @@ def test_a_recipe_runs_its_stages_once_and_a_new_stage_starts_from_the_last(tmp_
 def test_the_recipe_command_reads_data_under_the_data_root(tmp_path):
     root = tmp_path / "data"
     write_frames(root / "train" / "frames" / "car-turn", decode(CLIP)[:8], suffix=".jpg")
-    path = _small_recipe(tmp_path, ["a", "b"], data=["train/frames"], synthetic_fraction=0.5)
+    shutil.copytree(EVAL_SET, root / "eval" / "mini")
+    path = _small_recipe(tmp_path, ["a", "b"], data=["train/frames"], synthetic_fraction=0.5,
+                         report_sets=["mini", "absent"])  # fmt: skip
     out = tmp_path / "run"
     command = [sys.executable, "-m", "keras_fi", "recipe", str(path), "--out", str(out)]
-    command += ["--set", "loader=threads"]
+    command += ["--set", "loader=threads", "--evaluate"]
     env = {**os.environ, "KERAS_BACKEND": "jax", "KERAS_FI_DATA": str(root)}
     result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]
@@ -191,6 +195,9 @@ def test_the_recipe_command_reads_data_under_the_data_root(tmp_path):
     assert trained_on["data"] == [str(root / "train" / "frames")]
     assert trained_on["loader"] == "threads"
     assert (out / "preset" / "model.weights.h5").is_file()
+    metrics = json.loads((out / "preset" / "metadata.json").read_text())["metrics"]
+    assert list(metrics) == ["mini"] and metrics["mini"]["n"] == 2
+    assert "absent: not scored" in result.stdout
 
     env.pop("KERAS_FI_DATA")
     result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)

@@ -42,6 +42,12 @@ def add_parser(subparsers) -> None:
         help="a training option for every stage (a TrainConfig field; VALUE read as JSON where "
         "it parses, e.g. --set batch_size=32 --set max_minutes=9); repeatable",
     )
+    parser.add_argument(
+        "--evaluate",
+        action="store_true",
+        help="score the result on the recipe's validation_sets and report_sets (folders under "
+        "DATA_ROOT/eval/) and keep the scores in OUT/preset/metadata.json",
+    )
     parser.set_defaults(func=run)
 
 
@@ -66,5 +72,6 @@ def overrides(settings: list[str]) -> dict:
 def run(args) -> int:
     from keras_fi.training.recipe import run_recipe
 
-    run_recipe(args.recipe, args.out, data=args.data, overrides=overrides(args.set))
+    settings = overrides(args.set)
+    run_recipe(args.recipe, args.out, data=args.data, overrides=settings, evaluate=args.evaluate)
     return 0

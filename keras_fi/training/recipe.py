@@ -19,8 +19,10 @@ Top-level keys that are `TrainConfig` fields apply to every stage; a stage's key
 the first stage's start; in a stage: an earlier stage's name or a preset) sets what a stage
 starts from instead of the stage before it. ``shipped_stage`` names the stage whose weights
 become ``OUT/preset`` (default: the last), with the weight-free ``inference`` settings written
-into its config. Keys named ``note`` or ending in ``_note``, ``validation_sets``,
-``report_sets`` and ``install_as`` describe the recipe and are not read by the runner.
+into its config. ``validation_sets`` (where settings and checkpoints are chosen) and
+``report_sets`` (scored once, never used for a choice) name evaluation sets under
+``DATA_ROOT/eval/`` that ``--evaluate`` scores the result on. Keys named ``note`` or ending in
+``_note``, and ``install_as``, describe the recipe and are not read by the runner.
 
 Each stage trains in ``OUT/<name>/`` (:func:`keras_fi.training.train`). A stage with
 ``preset/model.weights.h5`` is finished and skipped; a stage with a backup resumes from it; so
@@ -154,7 +156,14 @@ def final_stage(recipe: dict, out: Path) -> Path:
     return out / recipe.get("shipped_stage", recipe["stages"][-1]["name"])
 
 
-def run_recipe(path, out, data=None, overrides: dict | None = None, isolate: bool = True) -> Path:
+def run_recipe(
+    path,
+    out,
+    data=None,
+    overrides: dict | None = None,
+    isolate: bool = True,
+    evaluate: bool = False,
+) -> Path:
     """Runs the stages of the recipe at ``path`` in order into ``out`` and writes the result.
 
     Args:
@@ -167,12 +176,14 @@ def run_recipe(path, out, data=None, overrides: dict | None = None, isolate: boo
         isolate: train each stage in a fresh process, so that one stage's decoded-frame cache
             is freed before the next builds its own (a script that calls this needs the
             ``if __name__ == "__main__":`` guard, as for any spawned process).
+        evaluate: score the result on the recipe's ``validation_sets`` and ``report_sets``,
+            folders under ``DATA_ROOT/eval/``, and keep the scores in its ``metadata.json``.
 
     Returns:
         the result's preset folder, ``out/preset``.
     """
     recipe = load_recipe(path)
-    root = data_root(data) if recipe.get("data") else Path(".")
+    root = data_root(data) if recipe.get("data") or evaluate else Path(".")
     out = Path(out)
     names = [stage["name"] for stage in recipe["stages"]]
     configs = {s["name"]: stage_config(recipe, s, root, overrides) for s in recipe["stages"]}
@@ -188,7 +199,7 @@ def run_recipe(path, out, data=None, overrides: dict | None = None, isolate: boo
         print(f"{stage['name']}: training in {stage_dir}", flush=True)
         _train_stage(stage_dir, config, isolate)
         previous = stage_dir / "preset"
-    return _write_result(recipe, out, Path(path).stem)
+    return _write_result(recipe, out, Path(path).stem, root / "eval" if evaluate else None)
 
 
 def _train_stage(stage_dir: Path, config: TrainConfig, isolate: bool) -> None:
@@ -229,9 +240,9 @@ def _stage_process(stage_dir: str, config: TrainConfig) -> None:
         sys.exit(2)
 
 
-def _write_result(recipe: dict, out: Path, name: str) -> Path:
+def _write_result(recipe: dict, out: Path, name: str, eval_root: Path | None) -> Path:
     """Writes the final stage's model, with the recipe's ``inference`` settings and without
-    the optimizer's state, to ``out/preset``."""
+    the optimizer's state, to ``out/preset``; with ``eval_root``, its scores too."""
     from keras_fi.models import FourierInterpolator
     from keras_fi.models.preset_utils import read_metadata
 
@@ -243,6 +254,29 @@ def _write_result(recipe: dict, out: Path, name: str) -> Path:
     model = FourierInterpolator.from_preset(str(final), **recipe.get("inference", {}))
     metadata = read_metadata(final)
     metadata["recipe"] = {"name": name, "stage": final.parent.name, **recipe}
+    if eval_root is not None:
+        sets = [*recipe.get("validation_sets", []), *recipe.get("report_sets", [])]
+        metadata["metrics"] = score(model, eval_root, sets)
     model.save_to_preset(out / "preset", metadata=metadata)
     print(f"{name}: result written to {out / 'preset'}", flush=True)
     return out / "preset"
+
+
+def score(model, eval_root: Path, sets: list[str]) -> dict:
+    """PSNR and SSIM of ``model`` on each set folder under ``eval_root`` that exists (a missing
+    one is named in a line and skipped)."""
+    from keras_fi.evaluation import evaluate
+
+    metrics = {}
+    for name in sets:
+        if not (eval_root / name).is_dir():
+            print(f"{name}: not scored, no folder {eval_root / name}", flush=True)
+            continue
+        result = evaluate(str(eval_root / name), model=model, progress=False)
+        metrics[name] = {
+            "psnr": round(float(result["psnr"]), 3),
+            "ssim": round(float(result["ssim"]), 4),
+            "n": result["n"],
+        }
+        print(f"{name}: PSNR {result['psnr']:.2f} dB  SSIM {result['ssim']:.4f}", flush=True)
+    return metrics
