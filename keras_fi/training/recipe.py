@@ -57,7 +57,7 @@ def load_recipe(path) -> dict:
         raise InputError(f"{path} is not valid JSON: {error}") from None
     if not isinstance(recipe, dict) or not recipe.get("stages"):
         raise InputError(f"{path}: a recipe is a JSON object with a non-empty 'stages' list.")
-    fields = set(TrainConfig.fields())
+    fields = set(TrainConfig.fields()) - {"data_paths"}  # a recipe's "data" names its data
     _check_keys(path.name, recipe, TOP_LEVEL | fields)
     names = []
     for index, stage in enumerate(recipe["stages"]):
@@ -105,8 +105,10 @@ def data_root(root=None) -> Path:
 def stage_config(recipe: dict, stage: dict, data_root: Path, overrides: dict | None = None):
     """The `TrainConfig` of one stage: the recipe's shared fields, the stage's, then
     ``overrides``; data paths joined to ``data_root``."""
-    shared = {key: value for key, value in recipe.items() if key in TrainConfig.fields()}
-    own = {key: value for key, value in stage.items() if key in TrainConfig.fields()}
+    # init_from is resolved per stage by `starting_point`; data paths come from "data".
+    fields = set(TrainConfig.fields()) - {"init_from", "data_paths"}
+    shared = {key: value for key, value in recipe.items() if key in fields}
+    own = {key: value for key, value in stage.items() if key in fields}
     options = {**shared, **own, **(overrides or {})}
     options["model_options"] = {**stage.get("model", {}), **options.get("model_options", {})}
     options["data_paths"] = [str(data_root / path) for path in recipe.get("data", [])]
