@@ -20,7 +20,7 @@ def test_console_script_help_and_version():
         [Path(sys.executable).parent / "keras-fi", "--help"], capture_output=True, text=True
     )
     assert result.returncode == 0
-    for command in ("interpolate", "train", "evaluate", "presets", "export"):
+    for command in ("interpolate", "train", "recipe", "evaluate", "presets", "export"):
         assert command in result.stdout
     result = subprocess.run(
         [sys.executable, "-m", "keras_fi", "--version"], capture_output=True, text=True

@@ -139,9 +139,9 @@ def test_tf_features_without_tensorflow_say_what_to_install(monkeypatch, tmp_pat
 def test_training_without_tensorflow_skips_tensorboard_with_a_warning(monkeypatch, tmp_path):
     """TensorBoard writes through tf.summary: without TensorFlow the callback is left out, with
     one warning, instead of failing inside fit."""
-    from keras_fi import training
+    from keras_fi.training.callbacks import tensorboard
 
-    assert len(training._tensorboard(tmp_path)) == 1  # TensorFlow is installed for the tests
+    assert len(tensorboard(tmp_path)) == 1  # TensorFlow is installed for the tests
     monkeypatch.setitem(sys.modules, "tensorflow", None)
     with pytest.warns(UserWarning, match="no TensorBoard logs"):
-        assert training._tensorboard(tmp_path) == []
+        assert tensorboard(tmp_path) == []

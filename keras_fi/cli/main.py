@@ -16,6 +16,7 @@ from keras_fi.version import __version__
 SUBCOMMANDS = (
     "keras_fi.cli.interpolate",
     "keras_fi.cli.train",
+    "keras_fi.cli.recipe",
     "keras_fi.cli.evaluate",
     "keras_fi.cli.presets",
     "keras_fi.cli.export",
@@ -80,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _run(args) -> int:
     try:
-        if args.command != "train":  # `train` sets it itself (--allow-tf32)
+        if args.command not in ("train", "recipe"):  # the trainer sets it (allow_tf32)
             from keras_fi.precision import use_full_float32
 
             use_full_float32()  # TF32 on NVIDIA GPUs costs accuracy (keras_fi.precision)

@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import argparse
 
+from keras_fi.training.config import LOADERS, TrainConfig
+
 EPILOG = """\
 examples:
   keras-fi train --data clips/ --out runs/tiny                  # the tiny architecture, 1,000 steps
   keras-fi train --data clips/ --preset cascade_small --init-from cascade_small \\
       --steps 2000 --learning-rate 1e-4 --out runs/finetune     # fine-tune the default preset
   keras-fi train --synthetic-fraction 1 --flow-loss-weight 0.01 --out runs/synthetic  # no data
+  keras-fi train --data frames/ --preset cascade_small --init-from cascade_small \\
+      --batch-size 32 --crop 192 --max-minutes 9 --loader processes --workers 14 --echo 2 \\
+      --out runs/gpu                                            # a time-boxed run on a GPU
 
 The run folder gets the trained preset (OUT/preset, for --preset in interpolate and evaluate),
 history.csv, TensorBoard logs (with TensorFlow installed) and a resumable backup: run the same
@@ -53,6 +58,14 @@ def add_parser(subparsers) -> None:
     parser.add_argument(
         "--steps-per-epoch", type=int, default=100, help="steps between checkpoints/backups"
     )
+    _add_data_options(parser)
+    _add_run_options(parser)
+    parser.add_argument("--out", required=True, help="run directory")
+    parser.set_defaults(func=run)
+
+
+def _add_data_options(parser) -> None:
+    """What the batches are made of: real clips and synthetic motion, and the flow losses."""
     parser.add_argument(
         "--max-spacing",
         type=int,
@@ -102,6 +115,10 @@ def add_parser(subparsers) -> None:
         help="how often each real clip is drawn: in proportion to its length, to its square root "
         "(a few long clips cannot dominate), or equally",
     )
+
+
+def _add_run_options(parser) -> None:
+    """How the run goes: optimizer, loader, clock, precision, devices, seed."""
     parser.add_argument(
         "--global-clipnorm", type=float, default=None, help="clip each step's gradient norm"
     )
@@ -111,6 +128,37 @@ def add_parser(subparsers) -> None:
         default=2048,
         help="memory for decoded video frames (MB); with enough for all clips, each is decoded "
         "once instead of seeking on every draw",
+    )
+    parser.add_argument(
+        "--model",
+        default="{}",
+        metavar="JSON",
+        help="architecture arguments over the preset's that keep the weights' shapes, e.g. "
+        "'{\"scale\": 0.5}' to train the way the model will run",
+    )
+    parser.add_argument(
+        "--max-minutes",
+        type=float,
+        default=None,
+        help="wall-clock budget: stop after the step that passes it and write the preset; the "
+        "learning rate then follows a cosine over the budget (--steps still bounds the run)",
+    )
+    parser.add_argument(
+        "--loader",
+        choices=LOADERS,
+        default="tf.data",
+        help="where batches come from: tf.data (default), or numpy batches (no TensorFlow "
+        "needed) drawn in worker threads or in spawned worker processes (keeps a GPU busy)",
+    )
+    parser.add_argument(
+        "--workers", type=int, default=1, help="threads or processes of the numpy loaders"
+    )
+    parser.add_argument(
+        "--echo",
+        type=int,
+        default=1,
+        help="with --loader processes: train on each drawn batch this many times, mirrored or "
+        "played backwards (data echoing: the GPU waits less for the data processes)",
     )
     parser.add_argument("--mixed-precision", action="store_true", help="mixed_bfloat16")
     parser.add_argument(
@@ -131,62 +179,37 @@ def add_parser(subparsers) -> None:
         default=0,
         help="seed of the data: clips, crops, order and synthetic scenes (default 0)",
     )
-    parser.add_argument("--out", required=True, help="run directory")
-    parser.set_defaults(func=run)
+
+
+def config_from_args(args) -> TrainConfig:
+    """The `TrainConfig` the options describe (checked by the config itself)."""
+    import json
+
+    from keras_fi.errors import InputError
+
+    try:
+        model_options = json.loads(args.model)
+    except json.JSONDecodeError as error:
+        raise InputError(
+            f"--model must be a JSON object, e.g. '{{\"scale\": 0.5}}': {error}"
+        ) from None
+    if not isinstance(model_options, dict):
+        raise InputError(
+            f"--model must be a JSON object, e.g. '{{\"scale\": 0.5}}', got {args.model}"
+        )
+    names = set(TrainConfig.fields()) - {"data_paths", "crop_size", "model_options", "verbose"}
+    options = {name: getattr(args, name) for name in names}
+    return TrainConfig(
+        data_paths=args.data, crop_size=args.crop, model_options=model_options, **options
+    )
 
 
 def run(args) -> int:
-    from keras_fi.errors import InputError
     from keras_fi.training import train
 
-    if not 0.0 <= args.synthetic_fraction <= 1.0:
-        raise InputError("--synthetic-fraction must be between 0 and 1.")
-    if args.flow_loss_weight < 0:
-        raise InputError("--flow-loss-weight must be >= 0.")
-    if args.teacher_flow_weight < 0:
-        raise InputError("--teacher-flow-weight must be >= 0.")
-    if args.teacher_flow_weight > 0 and not (args.flow_loss_weight > 0 and args.data):
-        raise InputError(
-            "--teacher-flow-weight supervises the flow of real clips: give --data and "
-            "--flow-loss-weight (e.g. --flow-loss-weight 0.005 --teacher-flow-weight 2)."
-        )
-    if not 0.0 <= args.small_motion <= 1.0:
-        raise InputError("--small-motion must be between 0 and 1.")
-    if not args.cache_mb > 0:
-        raise InputError("--cache-mb must be > 0.")
-    if not args.acceleration >= 0:
-        raise InputError("--acceleration must be >= 0.")
-    if args.global_clipnorm is not None and not args.global_clipnorm > 0:
-        raise InputError("--global-clipnorm must be > 0.")
-    if args.flow_loss_weight > 0 and args.synthetic_fraction <= 0:
-        raise InputError(
-            "--flow-loss-weight needs synthetic data, the only data with a true flow: "
-            "add --synthetic-fraction 0.5 (or drop --flow-loss-weight)."
-        )
-    train(
-        args.out,
-        data_paths=args.data,
-        preset=args.preset,
-        steps=args.steps,
-        batch_size=args.batch_size,
-        crop_size=args.crop,
-        learning_rate=args.learning_rate,
-        steps_per_epoch=args.steps_per_epoch,
-        max_spacing=args.max_spacing,
-        synthetic_fraction=args.synthetic_fraction,
-        flow_loss_weight=args.flow_loss_weight,
-        teacher_flow_weight=args.teacher_flow_weight,
-        small_motion=args.small_motion,
-        acceleration=args.acceleration,
-        clip_weights=args.clip_weights,
-        cache_mb=args.cache_mb,
-        global_clipnorm=args.global_clipnorm,
-        init_from=args.init_from,
-        mixed_precision=args.mixed_precision,
-        allow_tf32=args.allow_tf32,
-        seed=args.seed,
-        distribute=args.distribute,
-    )
+    config = config_from_args(args)
+    config.check_sources()  # before the run folder is made
+    train(args.out, config)
     from keras_fi.distributed import is_chief
 
     if is_chief():  # the other hosts of a multi-host job write nothing

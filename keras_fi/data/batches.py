@@ -1,8 +1,8 @@
 """Training batches without TensorFlow: a `keras.utils.PyDataset` over the same samplers.
 
 The `tf.data` loaders are the default. This path serves machines that have Keras and JAX (or
-PyTorch) but no TensorFlow, such as a GPU box with a fixed software image: it draws the very same
-examples (`ClipSampler` for real clips with the data issue's augmentation, `SceneSampler` for
+PyTorch) but no TensorFlow, such as a GPU machine with a fixed software image: it draws the very same
+examples (`ClipSampler` for real clips with their augmentation, `SceneSampler` for
 synthetic motion), assembles batches in numpy, and lets Keras run them in worker threads.
 """
 
@@ -169,7 +169,8 @@ def training_batches(
 ) -> TripletBatches:
     """`TripletBatches` of real clips (augmented) mixed with synthetic motion, without TensorFlow.
 
-    The numpy twin of `keras_fi.training.build_dataset`: the same samplers and options.
+    The numpy twin of `keras_fi.training.build_dataset`: the same samplers and options, checked
+    by the same `keras_fi.training.config.check_sources`.
 
     Args:
         data_paths: video files (needs PyAV) and folders of numbered frames (PIL only).
@@ -197,14 +198,11 @@ def training_batches(
     from keras_fi.data.augment import TripletOptions
     from keras_fi.data.clips import collect_clips
     from keras_fi.data.frame_cache import FrameCache
-    from keras_fi.data.pipeline import ClipSampler, check_teacher_flow
+    from keras_fi.data.pipeline import ClipSampler
     from keras_fi.data.synthetic_motion import MotionOptions, SceneSampler, load_images
+    from keras_fi.training.config import check_sources
 
-    if not data_paths and synthetic_fraction <= 0:
-        raise InputError("no training data: give data paths and/or synthetic_fraction > 0.")
-    if with_flow and synthetic_fraction <= 0:
-        raise InputError("flow supervision needs synthetic data: set synthetic_fraction > 0.")
-    check_teacher_flow(teacher_flow_weight, with_flow, bool(data_paths))
+    check_sources(data_paths, synthetic_fraction, with_flow, teacher_flow_weight, acceleration)
     samplers, weights = [], []
     if data_paths and synthetic_fraction < 1:
         clips = collect_clips(list(data_paths), FrameCache(int(cache_mb * 2**20)))

@@ -264,19 +264,6 @@ def teacher_flows(target, frame0, frame1) -> np.ndarray:
     return np.concatenate([flow0, flow1], axis=-1).astype(np.float32)
 
 
-def check_teacher_flow(weight: float, with_flow: bool, real_data: bool) -> None:
-    """Raises `InputError` unless ``teacher_flow_weight`` ``weight`` can be used: >= 0, and > 0
-    only with real data and flow supervision (the real examples' flow target joins the flow
-    loss). Shared by the tf.data and numpy training pipelines."""
-    if weight < 0:
-        raise InputError(f"teacher_flow_weight must be >= 0, got {weight}")
-    if weight > 0 and not (with_flow and real_data):
-        raise InputError(
-            "teacher_flow_weight supervises the real examples' flow: it needs real data "
-            "(data paths) and flow supervision (with_flow, i.e. flow_loss_weight > 0)."
-        )
-
-
 def with_teacher_flow(weight: float) -> Callable:
     """A map that adds "flow" (DIS flows from the true middle frame, `teacher_flows`) and
     "flow_weight" ``weight`` to an unbatched real example, for the interpolator's flow
