@@ -47,7 +47,7 @@ def test_train_help_describes_every_option_and_shows_examples(capsys):
 def test_presets_command_lists_every_preset(capsys):
     assert main(["presets"]) == 0
     out = capsys.readouterr().out
-    for name in ("tiny", "small", "base", "direct_small"):
+    for name in ("tiny", "cascade_small", "cascade_small_4f"):
         assert name in out
     assert "(default)" in out
 
@@ -130,24 +130,23 @@ def test_interrupted_training_resumes_from_its_backup(tmp_path):
     assert (run / "preset" / "model.weights.h5").is_file()
 
 
-def test_train_rejects_bad_arguments(capsys):
-    assert main(["train", "--out", "/tmp/x", "--synthetic-fraction", "2"]) == 2
+def test_train_rejects_bad_arguments(capsys, tmp_path):
+    out = str(tmp_path / "run")
+    assert main(["train", "--out", out, "--synthetic-fraction", "2"]) == 2
     assert "synthetic-fraction" in capsys.readouterr().err
-    assert main(["train", "--out", "/tmp/x"]) == 2
+    assert main(["train", "--out", out]) == 2
     assert "no training data" in capsys.readouterr().err
-    assert main(["train", "--out", "/tmp/x", "--data", "x", "--flow-loss-weight", "0.01"]) == 2
+    assert main(["train", "--out", out, "--data", "x", "--flow-loss-weight", "0.01"]) == 2
     assert "--synthetic-fraction" in capsys.readouterr().err
-    assert main(["train", "--out", "/tmp/x", "--flow-loss-weight", "-1"]) == 2
+    assert main(["train", "--out", out, "--flow-loss-weight", "-1"]) == 2
     assert "flow-loss-weight" in capsys.readouterr().err
-    assert main(["train", "--out", "/tmp/x", "--data", "x", "--teacher-flow-weight", "2"]) == 2
+    assert main(["train", "--out", out, "--data", "x", "--teacher-flow-weight", "2"]) == 2
     assert "--flow-loss-weight" in capsys.readouterr().err
-    assert main(["train", "--out", "/tmp/x", "--data", "x", "--teacher-flow-weight", "-1"]) == 2
+    assert main(["train", "--out", out, "--data", "x", "--teacher-flow-weight", "-1"]) == 2
     assert "teacher-flow-weight" in capsys.readouterr().err
-    assert (
-        main(["train", "--out", "/tmp/x", "--synthetic-fraction", "1", "--small-motion", "2"]) == 2
-    )
+    assert main(["train", "--out", out, "--synthetic-fraction", "1", "--small-motion", "2"]) == 2
     assert "small-motion" in capsys.readouterr().err
-    assert main(["train", "--out", "/tmp/x", "--synthetic-fraction", "1", "--acceleration", "-1"])
+    assert main(["train", "--out", out, "--synthetic-fraction", "1", "--acceleration", "-1"])
     assert "acceleration" in capsys.readouterr().err
-    assert main(["train", "--out", "/tmp/x", "--data", "x", "--global-clipnorm", "0"]) == 2
+    assert main(["train", "--out", out, "--data", "x", "--global-clipnorm", "0"]) == 2
     assert "global-clipnorm" in capsys.readouterr().err

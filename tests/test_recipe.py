@@ -140,7 +140,7 @@ def _small_recipe(folder: Path, names, **top) -> Path:
     tiny_cascade().save_to_preset(folder / "arch")
     stages = [{"name": name, "steps": 1, "steps_per_epoch": 1} for name in names]
     recipe = {"preset": str(folder / "arch"), "synthetic_fraction": 1.0, "crop_size": 32,
-              "batch_size": 2, "stages": stages, "inference": {"refine_iterations": 1}, **top}  # fmt: skip
+              "batch_size": 2, "stages": stages, "inference": {"refinement": {"iterations": 1}}, **top}  # fmt: skip
     path = folder / "recipe.json"
     path.write_text(json.dumps(recipe))
     return path
@@ -155,7 +155,7 @@ def test_a_recipe_runs_its_stages_once_and_a_new_stage_starts_from_the_last(tmp_
     out = tmp_path / "run"
     result = run_recipe(path, out, isolate=False)
     assert result == out / "preset"
-    assert FourierInterpolator.from_preset(str(result)).refine_iterations == 1  # "inference"
+    assert FourierInterpolator.from_preset(str(result)).refinement.iterations == 1  # "inference"
     assert read_metadata(result)["recipe"]["stage"] == "b"
     assert read_metadata(out / "b" / "preset")["trained_on"]["init_from"] == str(
         out / "a" / "preset"

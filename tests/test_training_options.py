@@ -91,7 +91,7 @@ def test_a_time_boxed_cli_run_with_process_workers_and_echo(tmp_path, frames):
     out = tmp_path / "run"
     command = [sys.executable, "-m", "keras_fi", "train", "--data", str(frames)]
     command += ["--preset", str(tmp_path / "warm"), "--init-from", str(tmp_path / "warm")]
-    command += ["--model", json.dumps({"refine_iterations": 0}), "--max-minutes", "0.3"]
+    command += ["--model", json.dumps({"refinement": None}), "--max-minutes", "0.3"]
     command += ["--steps", "100000", "--steps-per-epoch", "2", "--crop", "32"]
     command += ["--batch-size", "2", "--loader", "processes", "--workers", "1", "--echo", "2"]
     command += ["--synthetic-fraction", "0.5", "--global-clipnorm", "1", "--out", str(out)]
@@ -105,7 +105,7 @@ def test_a_time_boxed_cli_run_with_process_workers_and_echo(tmp_path, frames):
     assert record["data_wait_s"] >= 0
     assert (out / "history.csv").read_text().startswith("epoch,")
     trained = FourierInterpolator.from_preset(str(out / "preset"))
-    assert trained.refine_iterations == 0, "the --model options are saved with the preset"
+    assert trained.refinement is None, "the --model options are saved with the preset"
     assert moved(trained, FourierInterpolator.from_preset(str(tmp_path / "warm")))
     frame = np.linspace(0, 1, 32 * 32 * 3, dtype="float32").reshape(1, 32, 32, 3)
     output = trained.interpolate_batch(frame, frame[:, ::-1], np.array([0.5], "float32"))

@@ -11,7 +11,7 @@ A recipe names an architecture and the data, relative to a data root, then its s
          "synthetic_fraction": 0.5, "flow_loss_weight": 0.01},
         {"name": "stage2_larger_crops", "steps": 8000, "crop_size": 192}
       ],
-      "inference": {"refine_iterations": 1}
+      "inference": {"refinement": {"iterations": 1}}
     }
 
 Top-level keys that are `TrainConfig` fields apply to every stage; a stage's keys are

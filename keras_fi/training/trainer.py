@@ -42,7 +42,7 @@ def train(out_dir, config: TrainConfig | None = None, *, dataset=None, **options
     - ``preset`` is the architecture (a name or directory, built untrained); ``model_options``
       override constructor arguments, e.g. ``{"scale": 0.5}`` to train the way the model will
       run (only arguments that keep the weights' shapes keep ``init_from`` loadable; a preset's
-      weight-free ``FlowRefinement`` stays in the loop unless ``{"refine_iterations": 0}``, and
+      weight-free ``FlowRefinement`` stays in the loop unless ``{"refinement": None}``, and
       with it in the loop the network learns to lean on it). ``init_from`` is a preset whose
       weights start the run: a two-frame preset starts a four-frame model
       (``FourierInterpolator.load_two_frame_weights``), a cascade with other motion levels a
@@ -246,11 +246,7 @@ def _initialise_from(model, preset: str) -> None:
         estimator = m.motion_estimator
         return estimator.motion_levels, estimator.fine_correlation_radius
 
-    if (
-        model.motion == "cascade"
-        and source.motion == "cascade"
-        and motion_shape(model) != motion_shape(source)
-    ):
+    if motion_shape(model) != motion_shape(source):
         model.load_cascade_weights(source)  # motion levels or cost volumes added or left out
         return
     theirs = source.get_weights()
