@@ -31,7 +31,7 @@ PYTHON = BIN / "python"
 # needs one, and the CPU build is the smaller download.
 TORCH_PIN = "torch==2.13.0"
 TENSORFLOW_PIN = "tensorflow-cpu==2.21.0"
-DEMO_CLIP = ROOT / "keras_fi" / "datasets" / "data" / "car-turn-24f.mp4"  # sample_clip()
+DEMO_CLIP = ROOT / "keras_fi" / "samples" / "data" / "car-turn-24f.mp4"  # sample_clip()
 DEMO_OUT = ROOT / "outputs" / "car-turn-24f_2x.mp4"
 # (backend, pytest marker expression): the suite and the docstring examples of the package on JAX,
 # the tests of what can differ between backends (marked `multibackend`) elsewhere.

@@ -1,7 +1,7 @@
 """keras_fi: video frame interpolation with 3-D Fourier convolutions, in Keras 3.
 
 Subpackages (imported on first use, so ``import keras_fi`` stays light): ``layers``, ``losses``,
-``metrics``, ``models``, ``data``, ``datasets`` (small packaged samples), ``video``, ``export``,
+``metrics``, ``models``, ``data``, ``samples`` (small packaged samples), ``video``, ``export``,
 ``evaluation``.
 """
 
@@ -18,7 +18,7 @@ _SUBPACKAGES = (
     "metrics",
     "models",
     "data",
-    "datasets",
+    "samples",
     "video",
     "export",
     "evaluation",

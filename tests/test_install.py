@@ -110,7 +110,7 @@ def test_install_beside_an_existing_tensorflow_keeps_it(tmp_path, project):
     assert sorted(p.name for p in site.glob("tensorflow*")) == before
     assert (site / "tensorflow").is_symlink()  # not replaced by files of another build
     probe = subprocess.run(
-        [str(python), "-c", "import tensorflow, keras_fi.datasets; print(tensorflow.__file__)"],
+        [str(python), "-c", "import tensorflow, keras_fi.samples; print(tensorflow.__file__)"],
         capture_output=True,
         text=True,
         env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"},
@@ -124,13 +124,13 @@ def test_install_beside_an_existing_tensorflow_keeps_it(tmp_path, project):
 def test_tf_features_without_tensorflow_say_what_to_install(monkeypatch, tmp_path):
     """With TensorFlow absent (the base install), the tf.data loaders and the SavedModel export
     raise one InputError that names the extra to install; the TensorFlow-free batches still work."""
-    from keras_fi import data, datasets
+    from keras_fi import data, samples
     from keras_fi.errors import InputError
     from keras_fi.export import export_saved_model
 
     monkeypatch.setitem(sys.modules, "tensorflow", None)  # `import tensorflow` now fails
     with pytest.raises(InputError, match=r"needs tensorflow.*keras-fi\[tf\]"):
-        data.video_triplets(str(datasets.sample_clip()), crop_size=32, batch_size=2, seed=0)
+        data.video_triplets(str(samples.sample_clip()), crop_size=32, batch_size=2, seed=0)
     with pytest.raises(InputError, match=r"SavedModel export needs tensorflow.*keras-fi\[tf\]"):
         export_saved_model("tiny", tmp_path / "saved_model")
     assert not (tmp_path / "saved_model").exists()

@@ -135,7 +135,7 @@ def test_shipped_weights_beat_the_same_model_without_them_on_large_motion(preset
     margin fails when the weights stop helping: untrained weights leave the heads at zero, which
     is exactly the weightless model.
     """
-    from keras_fi.datasets import sample_pair
+    from keras_fi.samples import sample_pair
 
     whale = np.asarray(Image.open(FRAMES / "middlebury_rubberwhale_frame0.png").convert("RGB"))
     car = sample_pair(start=10, step=1).frame0

@@ -4,7 +4,7 @@ Each tutorial runs in a fresh subprocess, as a user would run it (``KERAS_FI_QUI
 backend, outputs to a temporary folder), so an API change that breaks a tutorial fails CI.
 Quick mode trains a couple of steps of the untrained ``tiny`` preset: each run takes 30-60 s on
 two quiet CPU cores, most of it XLA compilation. The tutorials read only the samples packaged in
-``keras_fi.datasets``, as an installed package has them.
+``keras_fi.samples``, as an installed package has them.
 """
 
 from __future__ import annotations

@@ -19,7 +19,7 @@ import pytest
 from helpers import decode, four_frame_cascade
 from test_video_convert import moving_frames, write_video
 
-from keras_fi import datasets
+from keras_fi import samples
 from keras_fi.errors import InputError
 from keras_fi.video import BatchedInterpolator, convert
 from keras_fi.video import io as video_io
@@ -33,7 +33,7 @@ def pipeline_threads() -> list[str]:
 @pytest.fixture(scope="module")
 def cut_clip(tmp_path_factory) -> Path:
     """The sample clip's first 8 frames, then 6 colour-inverted frames: one scene cut (after 7)."""
-    frames = decode(datasets.sample_clip())
+    frames = decode(samples.sample_clip())
     spliced = frames[:8] + [255 - frame for frame in frames[8:14]]
     return write_video(tmp_path_factory.mktemp("cut") / "cut.mp4", spliced)
 

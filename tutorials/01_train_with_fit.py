@@ -52,7 +52,7 @@ import keras
 import numpy as np
 from PIL import Image
 
-from keras_fi import datasets
+from keras_fi import samples
 from keras_fi.models import FourierInterpolator
 
 parser = argparse.ArgumentParser(description="Train a frame interpolator with model.fit.")
@@ -73,7 +73,7 @@ print(f"Keras {keras.__version__} on {keras.backend.backend()}; quick mode: {QUI
 """
 ## Load real frames
 
-`keras_fi.datasets.sample_triplets()` returns eight triplets of consecutive 64x64 frames cropped
+`keras_fi.samples.sample_triplets()` returns eight triplets of consecutive 64x64 frames cropped
 from a real video (a car drifting, the CDFI repository's demo sequence), shipped with the package,
 as one uint8 array of shape `(triplets, 3, height, width, 3)`: frame0, the middle frame,
 frame1. The model wants floats in [0, 1] and a dict of inputs:
@@ -85,7 +85,7 @@ The target is the middle frame. We keep the last two triplets aside to look at a
 model never trains on them.
 """
 
-triplets = datasets.sample_triplets()
+triplets = samples.sample_triplets()
 print("triplets:", triplets.shape, triplets.dtype)
 frames = triplets.astype("float32") / 255.0
 train, held_out = frames[:6], frames[6:]
@@ -212,7 +212,7 @@ crops, flips, time reversal and input frames up to `max_spacing` frames apart, s
 at times 1/3, 1/2, 2/3... and the model learns to follow `time`. `fit` takes the dataset as it is,
 on any backend.
 
-Here it reads the short clip shipped with the package, `keras_fi.datasets.sample_clip()` (24
+Here it reads the short clip shipped with the package, `keras_fi.samples.sample_clip()` (24
 frames of a car turning, from the DAVIS clip "car-turn"); pass your own files and folders instead.
 With the same crop and batch size the compiled training step is reused: no second compilation.
 """
@@ -220,7 +220,7 @@ With the same crop and batch size the compiled training step is reused: no secon
 from keras_fi.data import video_triplets
 
 dataset = video_triplets(
-    datasets.sample_clip(), crop_size=64, batch_size=BATCH_SIZE, max_spacing=2, seed=0
+    samples.sample_clip(), crop_size=64, batch_size=BATCH_SIZE, max_spacing=2, seed=0
 )
 inputs, target = next(iter(dataset))
 print("from the video:", {k: tuple(v.shape) for k, v in inputs.items()})

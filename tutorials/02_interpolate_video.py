@@ -48,7 +48,7 @@ import numpy as np
 from PIL import Image
 
 import keras_fi
-from keras_fi import datasets
+from keras_fi import samples
 from keras_fi.models import FourierInterpolator
 from keras_fi.video import convert
 from keras_fi.video.io import probe
@@ -64,7 +64,7 @@ OUTPUT = Path(
     or "outputs/tutorials/02_interpolate_video"
 )
 OUTPUT.mkdir(parents=True, exist_ok=True)
-CLIP = datasets.sample_clip()  # 24 frames of a car turning (DAVIS), shipped with keras_fi
+CLIP = samples.sample_clip()  # 24 frames of a car turning (DAVIS), shipped with keras_fi
 
 """
 ## Load a model
@@ -83,13 +83,13 @@ print(f"Loaded preset {preset!r}: {model.count_params():,} parameters")
 """
 ## Interpolate a pair of frames
 
-`keras_fi.datasets.sample_pair(start, step)` gives frames `start` and `start + 2 * step` of that
+`keras_fi.samples.sample_pair(start, step)` gives frames `start` and `start + 2 * step` of that
 clip and the real frame halfway between them, so we can score the prediction. `model.interpolate`
 takes uint8 or float arrays of shape `(H, W, 3)` and returns the same type: here the frame halfway
 between them.
 """
 
-frame0, frame1, truth = datasets.sample_pair(start=0, step=1)
+frame0, frame1, truth = samples.sample_pair(start=0, step=1)
 if QUICK:  # a 160x96 crop keeps the quick run fast on a CPU
     frame0, frame1, truth = (f[40:136, 80:240] for f in (frame0, frame1, truth))
 middle = model.interpolate(frame0, frame1, time=0.5)

@@ -49,7 +49,7 @@ import keras
 import numpy as np
 
 import keras_fi
-from keras_fi import datasets
+from keras_fi import samples
 from keras_fi.export import export_saved_model
 from keras_fi.models import FourierInterpolator
 
@@ -64,7 +64,7 @@ OUTPUT = Path(
     or "outputs/tutorials/03_export_and_serve"
 )
 OUTPUT.mkdir(parents=True, exist_ok=True)
-CLIP = datasets.sample_clip()  # 24 frames of a car turning (DAVIS), shipped with keras_fi
+CLIP = samples.sample_clip()  # 24 frames of a car turning (DAVIS), shipped with keras_fi
 
 keras.utils.set_random_seed(0)
 print(f"Keras {keras.__version__} on {keras.backend.backend()}; quick mode: {QUICK}")
@@ -92,10 +92,10 @@ print(
 Fine-tuning is ordinary Keras training. `compile()` keeps the library's loss (MS-SSIM + L1) and
 metrics; a lower learning rate than the default 1e-3 protects what the pretrained weights learnt.
 The data are real 64x64 triplets (frame0, middle frame, frame1) from a video of a drifting car,
-shipped with the package (`keras_fi.datasets.sample_triplets()`).
+shipped with the package (`keras_fi.samples.sample_triplets()`).
 """
 
-triplets = datasets.sample_triplets().astype("float32") / 255.0
+triplets = samples.sample_triplets().astype("float32") / 255.0
 x_train = {
     "frame0": triplets[:, 0],
     "frame1": triplets[:, 2],
@@ -129,7 +129,7 @@ bit for bit.
 preset_dir = OUTPUT / "my_preset"
 model.save_to_preset(
     preset_dir,
-    metadata={"trained_on": {"data": "keras_fi.datasets.sample_triplets()", "epochs": EPOCHS}},
+    metadata={"trained_on": {"data": "keras_fi.samples.sample_triplets()", "epochs": EPOCHS}},
 )
 print("preset files:", sorted(p.name for p in preset_dir.iterdir()))
 

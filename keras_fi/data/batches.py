@@ -43,7 +43,7 @@ class TripletBatches(keras.utils.PyDataset):
             `max_queue_size`.
 
     Example:
-    >>> from keras_fi.datasets import sample_clip
+    >>> from keras_fi.samples import sample_clip
     >>> batches = training_batches([sample_clip()], crop_size=64, batch_size=2, steps=1,
     ...                            synthetic_fraction=0.5, with_flow=True)
     >>> inputs, target = batches[0]

@@ -34,7 +34,7 @@ def mix(
 
     Example:
     >>> from keras_fi.data import synthetic_motion, video_triplets
-    >>> from keras_fi.datasets import sample_clip
+    >>> from keras_fi.samples import sample_clip
     >>> real = video_triplets(sample_clip(), crop_size=64, batch_size=None, seed=0, epoch_size=-1)
     >>> fake = synthetic_motion(crop_size=64, batch_size=None, seed=1, images=sample_clip(),
     ...                         frames_per_clip=4, epoch_size=-1)

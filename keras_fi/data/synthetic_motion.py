@@ -369,7 +369,7 @@ def natural_images(
         uint8 arrays (height, width, 3).
 
     Example:
-    >>> from keras_fi.datasets import sample_clip  # or your own videos and frame folders
+    >>> from keras_fi.samples import sample_clip  # or your own videos and frame folders
     >>> images = natural_images(sample_clip(), frames_per_clip=4)
     >>> len(images), images[0].shape
     (4, (180, 320, 3))
@@ -629,7 +629,7 @@ def synthetic_motion(
         inputs also hold "frame_prev" and "frame_next".
 
     Example:
-    >>> from keras_fi.datasets import sample_clip  # or your own videos and frame folders
+    >>> from keras_fi.samples import sample_clip  # or your own videos and frame folders
     >>> dataset = synthetic_motion(crop_size=64, batch_size=2, seed=0, images=sample_clip(),
     ...                            frames_per_clip=4)
     >>> inputs, target = next(iter(dataset))

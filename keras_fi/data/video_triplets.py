@@ -71,7 +71,7 @@ def video_triplets(
             different sizes, or no clip with 3 frames (shorter clips are skipped with a warning).
 
     Example:
-    >>> from keras_fi.datasets import sample_clip  # or your own files and folders
+    >>> from keras_fi.samples import sample_clip  # or your own files and folders
     >>> dataset = video_triplets(sample_clip(), crop_size=64, batch_size=2, seed=0)
     >>> inputs, target = next(iter(dataset))
     >>> inputs["frame0"].shape, inputs["time"].shape

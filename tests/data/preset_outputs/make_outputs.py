@@ -24,9 +24,9 @@ CASES = {
 def clip_frames() -> list[np.ndarray]:
     import av
 
-    from keras_fi import datasets
+    from keras_fi import samples
 
-    with av.open(str(datasets.sample_clip())) as container:
+    with av.open(str(samples.sample_clip())) as container:
         return [frame.to_ndarray(format="rgb24") for frame in container.decode(video=0)]
 
 

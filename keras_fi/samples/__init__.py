@@ -11,12 +11,12 @@ They need no download and work offline (about 210 kB in all):
   demos.
 
 Example:
->>> from keras_fi import datasets
->>> datasets.sample_clip().name
+>>> from keras_fi import samples
+>>> samples.sample_clip().name
 'car-turn-24f.mp4'
->>> datasets.sample_triplets().shape
+>>> samples.sample_triplets().shape
 (8, 3, 64, 64, 3)
->>> pair = datasets.sample_pair(start=0, step=2)
+>>> pair = samples.sample_pair(start=0, step=2)
 >>> pair.frame0.shape, pair.frame0.dtype.name
 ((180, 320, 3), 'uint8')
 """
