@@ -1,8 +1,6 @@
 """``python -m keras_fi``: the ``keras-fi`` command."""
 
-import sys
-
-from keras_fi.cli import main
+from keras_fi.cli import console_main
 
 if __name__ == "__main__":
-    sys.exit(main())
+    console_main()

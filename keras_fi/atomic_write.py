@@ -29,6 +29,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 _TAG = "keras-fi"
+# Temporaries being written by this process, for `remove_active_temporaries`.
+_ACTIVE: set[Path] = set()
 
 
 class TargetExistsError(FileExistsError):
@@ -78,12 +80,21 @@ def atomic_write(
         raise ValueError(f"{target} names no file or folder; give a path with a name")
     remove_stale_temporaries(target, suffix=suffix)
     temporary = _sibling(target, suffix, "tmp" + suffix)
+    _ACTIVE.add(temporary)
     if directory:
         temporary.mkdir()
     try:
         yield temporary
         _publish(temporary, target, overwrite=overwrite, suffix=suffix)
     finally:
+        _remove(temporary)
+        _ACTIVE.discard(temporary)
+
+
+def remove_active_temporaries() -> None:
+    """Removes the temporaries this process is writing now: for a process that must exit at
+    once (a signal that the main thread cannot handle in time), so it leaves nothing behind."""
+    for temporary in list(_ACTIVE):
         _remove(temporary)
 
 

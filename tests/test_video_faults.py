@@ -99,17 +99,19 @@ def test_complete_video_gives_no_warning(tmp_path, tiny_model, capsys):
 
 # ----------------------------------------------------------------------------- signals
 
+# The console script's entry point, as `keras-fi interpolate ... --quiet` runs it.
 CONVERT_CHILD = """
 import sys
-from keras_fi.cli.main import main
-sys.exit(main(["interpolate", sys.argv[1], "-o", sys.argv[2], "--preset", sys.argv[3], "--quiet"]))
+from keras_fi.cli import console_main
+console_main(["interpolate", sys.argv[1], "-o", sys.argv[2], "--preset", sys.argv[3], *sys.argv[4:]])
 """
 
 
-def start_conversion(source: Path, output: Path, preset: str) -> subprocess.Popen:
-    env = dict(os.environ, KERAS_BACKEND="jax", TF_CPP_MIN_LOG_LEVEL="2")
+def start_conversion(source: Path, output: Path, preset: str, quiet=True, env=None):
+    env = dict(os.environ, KERAS_BACKEND="jax", TF_CPP_MIN_LOG_LEVEL="2", **(env or {}))
     return subprocess.Popen(
-        [sys.executable, "-c", CONVERT_CHILD, str(source), str(output), preset],
+        [sys.executable, "-c", CONVERT_CHILD, str(source), str(output), preset]
+        + (["--quiet"] if quiet else []),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -133,9 +135,62 @@ def wait_for_temporary(process: subprocess.Popen, folder: Path, timeout: float =
     raise AssertionError("the conversion never created its temporary file")
 
 
+def wait_for_frames(process: subprocess.Popen) -> None:
+    """Waits for the first progress line on stderr: the model is loaded and frames are coming."""
+    for line in process.stderr:
+        if "frames" in line:
+            return
+    raise AssertionError(f"the conversion ended before its first frame: {process.wait()}")
+
+
+def assert_ends_cleanly(process, signum, folder: Path, limit: float = 2.0) -> None:
+    """Sends ``signum``; the process must end within ``limit`` seconds with the shell's code for
+    the signal, one line and no traceback, and leave nothing in ``folder``."""
+    sent = time.monotonic()
+    process.send_signal(signum)
+    _, err = process.communicate(timeout=60)
+    took = time.monotonic() - sent
+    name = {signal.SIGINT: "interrupted", signal.SIGTERM: "terminated"}[signum]
+    assert process.returncode == 128 + signum, err
+    assert took <= limit, f"ended {took:.1f} s after the signal"
+    assert name in err and "Traceback" not in err, err
+    assert os.listdir(folder) == []
+
+
+def test_ctrl_c_while_the_model_loads_ends_within_two_seconds(short_clip, tmp_path):
+    """The model is loaded after the output's temporary is created: a SIGINT then arrives while
+    the main thread is inside Keras/XLA (the shipped preset, compiled cold: no compilation cache),
+    which does not return to Python for seconds."""
+    cold = {"JAX_COMPILATION_CACHE_DIR": "", "KERAS_FI_COMPILATION_CACHE": "off"}
+    process = start_conversion(short_clip, tmp_path / "out.mp4", "cascade_small", env=cold)
+    wait_for_temporary(process, tmp_path)
+    time.sleep(0.5)
+    assert_ends_cleanly(process, signal.SIGINT, tmp_path)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_a_signal_mid_conversion_ends_within_two_seconds(long_clip, tmp_path, tiny_preset, signum):
+    for attempt in range(2):  # twice: the crash this guards against came one time in two
+        folder = tmp_path / str(attempt)
+        folder.mkdir()
+        process = start_conversion(long_clip, folder / "out.mp4", tiny_preset, quiet=False)
+        wait_for_frames(process)
+        assert_ends_cleanly(process, signum, folder)
+
+
+@pytest.fixture(scope="module")
+def short_clip(tmp_path_factory) -> Path:
+    return write_video(tmp_path_factory.mktemp("short") / "short.mp4", moving_frames(40, 96, 64))
+
+
 @pytest.fixture(scope="module")
 def long_clip(tmp_path_factory) -> Path:
-    return write_video(tmp_path_factory.mktemp("long") / "long.mp4", moving_frames(400, 96, 64))
+    """400 frames with a fixed noise texture over the moving bar: its conversion writes encoded
+    frames to disk as it goes (a smooth clip's output would fit in the muxer's first buffer)."""
+    noise = np.random.default_rng(0).integers(0, 64, (64, 96, 3), dtype=np.uint8)
+    frames = [frame // 2 + noise for frame in moving_frames(400, 96, 64)]
+    return write_video(tmp_path_factory.mktemp("long") / "long.mp4", frames)
 
 
 @pytest.mark.slow

@@ -5,6 +5,6 @@ subcommand and sets ``func`` to a callable taking the parsed arguments and retur
 Heavy imports (keras, TensorFlow, PyAV) happen inside those callables so ``keras-fi --help`` is fast.
 """
 
-from keras_fi.cli.main import main
+from keras_fi.cli.main import console_main, main
 
-__all__ = ["main"]
+__all__ = ["console_main", "main"]

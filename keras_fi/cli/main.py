@@ -9,6 +9,7 @@ import signal
 import sys
 import threading
 
+from keras_fi.cli import interrupts
 from keras_fi.errors import KerasFIError
 from keras_fi.version import __version__
 
@@ -57,7 +58,20 @@ def _raise_terminated(signum, frame):
     raise Terminated()
 
 
-def main(argv: list[str] | None = None) -> int:
+def console_main(argv: list[str] | None = None) -> None:
+    """The ``keras-fi`` console script: :func:`main` with the signal watchdog
+    (:mod:`keras_fi.cli.interrupts`). After Ctrl-C or SIGTERM the process ends at once, once
+    cleaned up, rather than through the interpreter's teardown, which can crash while decoder and
+    XLA threads are still mid-call."""
+    code = main(argv, watchdog=True)
+    if code in (130, 128 + signal.SIGTERM):
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    sys.exit(code)
+
+
+def main(argv: list[str] | None = None, *, watchdog: bool = False) -> int:
     # keras_fi trains and serves on JAX by default; an explicit KERAS_BACKEND wins.
     os.environ.setdefault("KERAS_BACKEND", "jax")
     # TensorFlow's C++ start-up lines (oneDNN, CPU features) are not for users: its INFO and
@@ -69,6 +83,8 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 0
+    if watchdog:
+        interrupts.install_watchdog(args.command)
     previous = None
     if threading.current_thread() is threading.main_thread():
         previous = signal.signal(signal.SIGTERM, _raise_terminated)
@@ -94,11 +110,21 @@ def _run(args) -> int:
         print(f"keras-fi {args.command}: error: {error}", file=sys.stderr)
         return 2
     except Terminated:
-        print(f"keras-fi {args.command}: terminated", file=sys.stderr)
-        return 128 + signal.SIGTERM
+        return _interrupted(args.command, signal.SIGTERM)
     except KeyboardInterrupt:
-        print(f"keras-fi {args.command}: interrupted", file=sys.stderr)
-        return 130
+        return _interrupted(args.command, signal.SIGINT)
+    except Exception:
+        signum = interrupts.received()
+        if signum is None:
+            raise
+        # A library turned the signal's exception into its own while unwinding: still a signal.
+        return _interrupted(args.command, signum)
+
+
+def _interrupted(command: str, signum: int) -> int:
+    print(f"keras-fi {command}: {interrupts.NAMES[signum]}", file=sys.stderr, flush=True)
+    interrupts.handled()
+    return interrupts.exit_code(signum)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,55 @@
+"""The command line's signal watchdog: a signal during a long native call still ends the process
+within the grace period, with the signal's exit code, its temporaries removed."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+# A process that writes a temporary, then sits in one native call of many seconds (an SVD in
+# LAPACK, which never returns to Python to run a signal handler).
+CHILD = """
+import signal, sys, numpy as np
+from keras_fi.atomic_write import atomic_write
+from keras_fi.cli import interrupts
+signal.signal(signal.SIGTERM, signal.default_int_handler)  # as the CLI: an exception, not death
+if sys.argv[2] == "watchdog":
+    interrupts.install_watchdog("test")
+with atomic_write(sys.argv[1]) as temporary:
+    temporary.write_bytes(b"partial")
+    print("busy", flush=True)
+    np.linalg.svd(np.random.default_rng(0).normal(size=(2500, 2500)))
+    np.linalg.svd(np.random.default_rng(1).normal(size=(2500, 2500)))
+"""
+
+
+def _run(tmp_path, mode, signum):
+    env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1")
+    process = subprocess.Popen(
+        [sys.executable, "-c", CHILD, str(tmp_path / "out.bin"), mode],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+    )  # fmt: skip
+    assert process.stdout.readline() == "busy\n"
+    time.sleep(0.3)
+    sent = time.monotonic()
+    process.send_signal(signum)
+    _, err = process.communicate(timeout=300)
+    return process.returncode, time.monotonic() - sent, err
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_a_signal_during_a_long_native_call_ends_the_process_within_two_seconds(tmp_path, signum):
+    code, took, err = _run(tmp_path, "watchdog", signum)
+    name = {signal.SIGINT: "interrupted", signal.SIGTERM: "terminated"}[signum]
+    assert code == 128 + signum and took <= 2.0, (code, took, err)
+    assert err.strip() == f"keras-fi test: {name}"
+    assert os.listdir(tmp_path) == []
+
+
+def test_without_the_watchdog_the_same_signal_waits_for_the_native_call(tmp_path):
+    """The control: the same child without the watchdog outlives the grace period."""
+    code, took, _ = _run(tmp_path, "none", signal.SIGINT)
+    assert code != 0 and took > 2.0, (code, took)
