@@ -514,3 +514,16 @@ def test_real_clip_has_no_false_scene_cuts_and_keeps_audio(tmp_path, tiny_model)
     assert len(converted["frames"]) == 2 * len(source["frames"]) == 48
     assert converted["audio_packets"] == source["audio_packets"]
     assert abs(converted["container_duration"] - source["container_duration"]) <= 1 / 50
+
+
+def test_webm_output_gets_vp9_without_naming_a_codec(tmp_path, tiny_model):
+    """`-o out.webm` with no codec named: VP9 (WebM's video codec) rather than a refusal, and the
+    AAC audio, which WebM cannot hold, is left out with a warning."""
+    from keras_fi import samples
+
+    result = convert(samples.sample_clip(), tmp_path / "out.webm", model=tiny_model, progress=False)
+    with av.open(str(result.path)) as container:
+        assert container.streams.video[0].codec_context.name == "vp9"
+        frames = sum(1 for _ in container.decode(video=0))
+    assert frames == result.output_frames == 2 * result.input_frames
+    assert any("audio" in warning for warning in result.warnings), result.warnings

@@ -144,7 +144,12 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         help=f"scene-cut score above which frames are repeated, not blended (default "
         f"{DEFAULT_SCENE_THRESHOLD}; 0 = off)",
     )
-    parser.add_argument("--codec", default="libx264", help="video encoder (default libx264)")
+    parser.add_argument(
+        "--codec",
+        default=None,
+        help="video encoder, e.g. libx264, libx265, libvpx-vp9, ffv1 "
+        "(default: libvpx-vp9 for .webm, libx264 otherwise)",
+    )
     parser.add_argument("--crf", default=18, help="encoder quality, lower is better (default 18)")
     parser.add_argument(
         "--strict",

@@ -344,7 +344,7 @@ def convert(
     scene_threshold: float | None = DEFAULT_SCENE_THRESHOLD,
     tile_size: int | None = None,
     batch_size: int | None = None,
-    codec: str = "libx264",
+    codec: str | None = None,
     crf: int | None = 18,
     progress: bool = True,
     overwrite: bool = False,
@@ -353,30 +353,30 @@ def convert(
     """Convert a video to a higher (or any) frame rate by interpolating new frames.
 
     Streams the input (memory flat in its length), keeps every original frame when the new rate
-    is a multiple, copies audio and subtitle streams without re-encoding where the output
-    container can hold them, and writes through a temporary file so a failed run leaves nothing.
+    is a multiple, copies audio and subtitles where the container can hold them, and writes
+    through a temporary file so a failed run leaves nothing.
 
     Args:
         src: input video (any container/codec FFmpeg reads).
         dst: output video; the extension picks the container. Must differ from ``src``.
         factor: integer rate multiplier (2, 4, 8, ...): ``factor * n`` frames at ``factor * fps``.
             Default 2 when neither ``factor`` nor ``fps`` is given.
-        fps: target frame rate instead of ``factor`` (e.g. 60, ``"59.94"``, ``"60000/1001"``);
-            each output frame is interpolated at its exact time between its two source frames.
+        fps: a frame rate instead of ``factor`` (60, ``"59.94"``, ``"60000/1001"``), every output
+            frame interpolated at its exact time.
         model: ``None`` (the default preset), a preset name or folder, or a loaded model.
-        scene_threshold: scene-cut score above which a pair is not blended (see
-            `keras_fi.video.scene`); ``None`` or 0 disables detection.
+        scene_threshold: scene-cut score above which a pair is not blended (`video.scene`).
         tile_size: frames larger than this on either side go in overlapping tiles of this size
             (``None`` → 1024, 0 → never tile).
         batch_size: frame pairs (or tiles) per model call; ``None`` → `default_batch_size` (1 on
             a CPU, 8 on a GPU); the last batch is padded, so the model compiles once per size.
-        codec: video encoder (``libx264``, ``libx265``, ``libvpx-vp9``, ``ffv1``, ...).
+        codec: video encoder (``libx264``, ``libvpx-vp9``, ``ffv1``, ...); ``None``: VP9 for
+            ``.webm``, H.264 otherwise.
         crf: constant rate factor (lower is better; 18 is visually lossless for x264); ``None``
             keeps the encoder's default.
         progress: show a progress line on stderr.
         overwrite: replace an existing ``dst``.
         strict: fail (and write nothing) when fewer frames decode than the file declares (a
-            truncated file); by default they are converted with a warning (also in the result).
+            truncated file); by default they are converted with a warning.
 
     Returns a `ConversionResult` (frame counts, rates, timing). Raises `InputError` for unusable
     input, options or output path (with ``strict``, a truncated input), `PresetError` for an
@@ -389,7 +389,7 @@ def convert(
     """
     started = time_module.monotonic()
     _check_options(batch_size, tile_size, scene_threshold, crf)
-    src, dst = _check_video_paths(src, dst, codec, overwrite)
+    src, dst, codec = _check_video_paths(src, dst, codec, overwrite)
     with video_io.VideoReader(src) as reader:
         output_rate = resolve_output_rate(reader.rate, factor=factor, fps=fps)
         step = source_step(reader.rate, output_rate)
@@ -436,12 +436,13 @@ def convert(
     )  # fmt: skip
 
 
-def _check_video_paths(src, dst, codec: str, overwrite: bool) -> tuple[Path, Path]:
-    """The input and output paths of a video conversion, checked (with the encoder) before any
-    work."""
+def _check_video_paths(src, dst, codec, overwrite: bool) -> tuple[Path, Path, str]:
+    """The input and output paths and the encoder of a video conversion, checked before any
+    work; ``codec`` None picks the output container's usual encoder."""
+    codec = codec or video_io.default_video_encoder(dst)
     video_io.check_video_encoder(codec)
     src = video_io.check_input_file(src)
-    return src, video_io.check_output_path(dst, [src], overwrite=overwrite)
+    return src, video_io.check_output_path(dst, [src], overwrite=overwrite), codec
 
 
 def _subdivision(reader, output_rate, fps) -> tuple[int | None, Fraction | None]:

@@ -416,6 +416,21 @@ def _reason(error: Exception) -> str:
     return text.splitlines()[0] if text else type(error).__name__
 
 
+# Output extension -> the encoder its container is made for, when the user names none.
+_CONTAINER_ENCODERS = {".webm": "libvpx-vp9"}
+DEFAULT_VIDEO_ENCODER = "libx264"
+
+
+def default_video_encoder(path) -> str:
+    """The encoder for an output file whose user named none: VP9 for WebM, else H.264.
+
+    Example:
+    >>> default_video_encoder("clip.webm"), default_video_encoder("clip.MP4")
+    ('libvpx-vp9', 'libx264')
+    """
+    return _CONTAINER_ENCODERS.get(Path(path).suffix.lower(), DEFAULT_VIDEO_ENCODER)
+
+
 def check_video_encoder(codec: str) -> None:
     """Raise `InputError` unless ``codec`` names a video encoder of this FFmpeg build."""
     av = _av()
