@@ -7,6 +7,7 @@ real signal), the real tiny model (untrained).
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -453,3 +454,30 @@ def test_atomic_output_publishes_without_replacing_unless_asked(tmp_path):
     with video_io.atomic_output(target) as temporary:  # overwrite is the default of the helper
         temporary.write_text("mine")
     assert target.read_text() == "mine" and os.listdir(tmp_path) == ["out.txt"]
+
+
+@pytest.mark.skipif(
+    os.name != "posix" or (os.geteuid() == 0 and shutil.which("setpriv") is None),
+    reason="as root the test needs setpriv to drop the capability that ignores permissions",
+)
+def test_a_read_only_output_folder_is_one_line_before_any_work(tmp_path, tiny_preset):
+    """The output folder cannot be written: one line, exit 2, before the model loads (FFmpeg
+    itself opens the file only at the first frame). As root, whom permissions do not stop, the
+    child runs without the capability that overrides them."""
+    source = write_video(tmp_path / "in.mp4", moving_frames(6))
+    folder = tmp_path / "read_only"
+    folder.mkdir()
+    folder.chmod(0o555)
+    command = [sys.executable, "-c", CONVERT_CHILD, str(source), str(folder / "out.mp4"),
+               tiny_preset, "--quiet"]  # fmt: skip
+    if os.geteuid() == 0:
+        command = ["setpriv", "--bounding-set", "-dac_override,-dac_read_search", "--", *command]
+    env = dict(os.environ, KERAS_BACKEND="jax")
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=300)
+    finally:
+        folder.chmod(0o755)
+    assert done.returncode == 2, done.stderr
+    assert "cannot write" in done.stderr and "Traceback" not in done.stderr, done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1, done.stderr
+    assert os.listdir(folder) == []

@@ -506,6 +506,12 @@ class VideoWriter:
         self.target = Path(target) if target is not None else self.path
         self.warnings: list[str] = []
         check_video_encoder(codec)
+        try:  # FFmpeg opens the file only when the first frame is written: fail now instead
+            self.path.touch()
+        except OSError as error:
+            raise InputError(
+                f"cannot write {self.target}: {_reason(error)}; choose a folder you can write to"
+            ) from None
         try:
             self.container = av.open(str(self.path), "w")
         except (av.FFmpegError, ValueError):
