@@ -50,15 +50,15 @@ BREAKS = (
     Break(
         "warp_swap",
         "flow0 and flow1 swapped when the frames are warped",
-        "keras_fi/models/fourier_interpolator/interpolator.py",
+        "keras_fi/models/fourier_interpolator/synthesis.py",
         (
             (
-                "warped0 = backward_warp(frame0, flow0, self.warp_interpolation)",
-                "warped0 = backward_warp(frame0, flow1, self.warp_interpolation)",
+                "warped0 = backward_warp(frame0, flow0, interpolation)",
+                "warped0 = backward_warp(frame0, flow1, interpolation)",
             ),
             (
-                "warped1 = backward_warp(frame1, flow1, self.warp_interpolation)",
-                "warped1 = backward_warp(frame1, flow0, self.warp_interpolation)",
+                "warped1 = backward_warp(frame1, flow1, interpolation)",
+                "warped1 = backward_warp(frame1, flow0, interpolation)",
             ),
         ),
         ("tests/test_cascade.py",),
@@ -76,8 +76,8 @@ BREAKS = (
         "keras_fi/models/fourier_interpolator/interpolator.py",
         (
             (
-                "time = ops.reshape(ops.cast(time, frame0.dtype), (-1, 1, 1, 1))",
-                "time = ops.reshape(ops.cast(time, frame0.dtype), (-1, 1, 1, 1)) * 0.0 + 0.5",
+                "time = ops.reshape(ops.cast(time, self.compute_dtype), (-1, 1, 1, 1))",
+                "time = ops.reshape(ops.cast(time, self.compute_dtype), (-1, 1, 1, 1)) * 0 + 0.5",
             ),
         ),
         ("tests/test_model.py",),
