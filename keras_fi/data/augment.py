@@ -28,7 +28,7 @@ class TripletOptions:
         flip_vertical: allow vertical flips (with `augment`).
         reverse: allow playing the triplet backwards, `time -> 1 - time` (with `augment`).
         resize_to_crop: resize the whole frame to crop_size x crop_size (aspect not kept) instead
-            of cropping, as the notebook did.
+            of cropping.
         scale_range: random zoom (min, max) before cropping: (0.5, 1.0) shows frames at half to
             full size (wider view, smaller motion in pixels); (1.0, 1.0) crops native pixels.
         photometric: random brightness, contrast and saturation, the same for the three frames.

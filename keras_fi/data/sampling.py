@@ -1,7 +1,7 @@
 """Which frames make a training triplet: the spacing between them and the target's time.
 
-The notebook spaced the input frames further from the predicted one "to simulate lower fps". Here
-frame0 is `before` frames ahead of the target and frame1 `after` frames behind it, each drawn in
+Input frames spaced further from the predicted one simulate a lower frame rate: frame0 is
+`before` frames ahead of the target and frame1 `after` frames behind it, each drawn in
 1..max_spacing, and `time = before / (before + after)` is the target's true position between them.
 With `symmetric=True` both spacings are equal, so the target is always the exact middle frame.
 """

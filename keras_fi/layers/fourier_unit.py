@@ -138,8 +138,8 @@ class QuadrantFourierUnit3D(FourierUnit3D):
 
     The four quadrants share the weights; each is transformed on its own, so the mixing is global
     inside a quarter of the frame and local to it — a middle ground between the full-frame unit and
-    ordinary convolutions (the notebook's second version; LaMa's "local Fourier unit" instead folds
-    the quadrants into channels). Quadrants split at ``height // 2`` and ``width // 2``: with an odd
+    ordinary convolutions (LaMa's "local Fourier unit" instead folds the quadrants into
+    channels). Quadrants split at ``height // 2`` and ``width // 2``: with an odd
     size the bottom/right quadrants are one row/column larger. Height and width must be >= 2.
 
     Args: as :class:`FourierUnit3D`.
