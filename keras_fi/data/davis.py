@@ -1,7 +1,8 @@
 """DAVIS 2017 triplets, from the extracted official layout or the TFDS `davis` builder.
 
-DAVIS comes through TensorFlow Datasets (the `davis` builder), or as the extracted `DAVIS/JPEGImages/480p/<sequence>/00000.jpg` folders with
-`ImageSets/2017/{train,val}.txt`. Both give the same `(inputs, target)` batches.
+DAVIS comes through TensorFlow Datasets (the `davis` builder), or as the extracted
+`DAVIS/JPEGImages/480p/<sequence>/00000.jpg` folders with `ImageSets/2017/{train,val}.txt`. Both
+give the same `(inputs, target)` batches.
 """
 
 from __future__ import annotations
