@@ -12,17 +12,24 @@ import pytest
 # A process that writes a temporary, then sits in one native call of many seconds (an SVD in
 # LAPACK, which never returns to Python to run a signal handler).
 CHILD = """
-import signal, sys, numpy as np
+import os, signal, sys, numpy as np
 from keras_fi.atomic_write import atomic_write
 from keras_fi.cli import interrupts
 signal.signal(signal.SIGTERM, signal.default_int_handler)  # as the CLI: an exception, not death
 if sys.argv[2] == "watchdog":
     interrupts.install_watchdog("test")
-with atomic_write(sys.argv[1]) as temporary:
-    temporary.write_bytes(b"partial")
-    print("busy", flush=True)
-    np.linalg.svd(np.random.default_rng(0).normal(size=(2500, 2500)))
-    np.linalg.svd(np.random.default_rng(1).normal(size=(2500, 2500)))
+matrix = np.random.default_rng(0).normal(size=(2500, 2500))
+try:
+    with atomic_write(sys.argv[1]) as temporary:
+        temporary.write_bytes(b"partial")
+        print("busy", flush=True)
+        np.linalg.svd(matrix)
+        np.linalg.svd(matrix)
+except KeyboardInterrupt:  # handled as the CLI handles it, once the native call returns
+    signum = interrupts.received() or signal.SIGINT
+    print(f"keras-fi test: {interrupts.NAMES[signum]}", file=sys.stderr, flush=True)
+    interrupts.handled()
+    os._exit(interrupts.exit_code(signum))
 """
 
 
