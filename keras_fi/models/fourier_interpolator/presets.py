@@ -36,6 +36,6 @@ ARCHITECTURES = {
 
 # Presets of earlier versions that this one no longer builds -> what to use instead.
 RETIRED = {
-    name: "its U-Net motion was retired: `cascade_small` is better and faster; use it"
+    name: "its U-Net motion was retired: `cascade_small` scores higher on real video; use it"
     for name in ("small", "base", "direct_small")
 }

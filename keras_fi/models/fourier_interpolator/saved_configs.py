@@ -43,7 +43,7 @@ def upgrade_config(config: dict) -> dict:
         raise PresetError(
             f"this model uses motion={motion!r}, the U-Net motion of the retired `small`, `base` "
             "and `direct_small` presets, which this keras-fi no longer builds; use the "
-            "`cascade_small` preset (better and faster), or keras-fi 0.1 for the old model."
+            "`cascade_small` preset (it scores higher on real video), or keras-fi 0.1 for the old model."
         )
     for key, value in _FIXED.items():
         if key in config and config.pop(key) != value:
