@@ -14,12 +14,17 @@ import os
 import signal
 import sys
 import threading
-import time
 
 GRACE_SECONDS = 1.0
 NAMES = {signal.SIGINT: "interrupted", signal.SIGTERM: "terminated"}
 _done = threading.Event()
 _received: list[int] = []
+
+
+def report(command: str, signum: int) -> None:
+    """The one line a command prints when a signal ends it, e.g. ``keras-fi interpolate:
+    interrupted``."""
+    print(f"keras-fi {command}: {NAMES[signum]}", file=sys.stderr, flush=True)
 
 
 def exit_code(signum: int) -> int:
@@ -59,8 +64,7 @@ def _watch(read_end: int, command: str) -> None:
         if signum not in NAMES:
             continue
         _received.append(signum)
-        deadline = time.monotonic() + GRACE_SECONDS
-        if _done.wait(max(0.0, deadline - time.monotonic())):
+        if _done.wait(GRACE_SECONDS):
             return
         _exit_now(signum, command)
 
@@ -69,5 +73,5 @@ def _exit_now(signum: int, command: str) -> None:
     from keras_fi.atomic_write import remove_active_temporaries
 
     remove_active_temporaries()
-    print(f"keras-fi {command}: {NAMES[signum]}", file=sys.stderr, flush=True)
+    report(command, signum)
     os._exit(exit_code(signum))

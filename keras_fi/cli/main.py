@@ -64,7 +64,7 @@ def console_main(argv: list[str] | None = None) -> None:
     cleaned up, rather than through the interpreter's teardown, which can crash while decoder and
     XLA threads are still mid-call."""
     code = main(argv, watchdog=True)
-    if code in (130, 128 + signal.SIGTERM):
+    if code in {interrupts.exit_code(signum) for signum in interrupts.NAMES}:
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(code)
@@ -122,7 +122,7 @@ def _run(args) -> int:
 
 
 def _interrupted(command: str, signum: int) -> int:
-    print(f"keras-fi {command}: {interrupts.NAMES[signum]}", file=sys.stderr, flush=True)
+    interrupts.report(command, signum)
     interrupts.handled()
     return interrupts.exit_code(signum)
 
