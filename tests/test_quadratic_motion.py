@@ -16,9 +16,10 @@ def constant(shape, vector):
     return np.broadcast_to(np.asarray(vector, "float32"), shape).copy()
 
 
-def bend(flow0, flow1, displacement_prev, displacement_next, time, has_prev=1.0, has_next=1.0):
+def bend(flow0, flow1, displacement_prev, displacement_next, time, has_prev=1.0, has_next=1.0,
+         **settings):  # fmt: skip
     batch = flow0.shape[0]
-    out0, out1 = QuadraticMotion()(
+    out0, out1 = QuadraticMotion(**settings)(
         flow0, flow1, displacement_prev, displacement_next,
         np.full((batch, 1, 1, 1), time, "float32"),
         np.full((batch,), has_prev, "float32"), np.full((batch,), has_next, "float32"),
@@ -42,16 +43,41 @@ def test_a_constant_acceleration_gives_the_exact_quadratic_path(time):
     np.testing.assert_allclose(out0, constant(shape, position(0) - position(time)), atol=1e-3)
     np.testing.assert_allclose(out1, constant(shape, position(1) - position(time)), atol=1e-3)
     assert np.abs(out0 - straight0).max() > 0.2  # the bend itself is well above that tolerance
-    # one side alone gives the same answer when the acceleration is constant
+    # with one real neighbour the fit cannot be checked against the other side: no bend
     garbage = constant(shape, [40.0, -40.0])
     only_next = bend(straight0, straight1, garbage, d_next, time, has_prev=0.0)
     only_prev = bend(straight0, straight1, d_prev, garbage, time, has_next=0.0)
-    for out in (only_next, only_prev):
-        np.testing.assert_allclose(out[0], out0, atol=2e-3)
-    # without neighbours the flows pass unchanged
     none = bend(straight0, straight1, garbage, garbage, time, has_prev=0.0, has_next=0.0)
-    np.testing.assert_array_equal(none[0], straight0)
-    np.testing.assert_array_equal(none[1], straight1)
+    for out in (only_next, only_prev, none):
+        np.testing.assert_array_equal(out[0], straight0)
+        np.testing.assert_array_equal(out[1], straight1)
+
+
+@pytest.mark.multibackend
+@pytest.mark.parametrize("spread", [0.0, 0.5, 1.0, 2.0])
+def test_the_bend_shrinks_as_the_sides_disagree(spread):
+    """The trust term max(S - caution N, 0) / S: the sides estimate a - j and a + j (mean a, the
+    fit's acceleration); S = |a|^2, N = |2 j|^2, so at the default caution 0.1 the bend keeps
+    1 - 0.4 |j|^2 / |a|^2 of itself: all of it where the sides agree, 0.9 at j = a/2, 0.6 at
+    j = a, none at j = 2 a."""
+    shape = (1, 24, 24, 2)
+    a, d = np.array([4.0, -2.0]), np.array([6.0, -2.0])
+    j = spread * a
+    straight0, straight1 = constant(shape, -0.5 * d), constant(shape, 0.5 * d)
+    d_prev, d_next = constant(shape, d - (a - j)), constant(shape, d + (a + j))
+    out0, out1 = bend(straight0, straight1, d_prev, d_next, 0.5)
+    share = max(0.0, 1.0 - 0.4 * spread**2)
+    np.testing.assert_allclose(out0 - straight0, constant(shape, share * a / 8), atol=1e-3)
+    np.testing.assert_allclose(out1 - straight1, constant(shape, share * a / 8), atol=1e-3)
+
+
+def test_trust_settings_are_checked_and_round_trip():
+    layer = QuadraticMotion(consistency=2.0, caution=0.5, radius=4)
+    assert QuadraticMotion.from_config(layer.get_config()).get_config() == layer.get_config()
+    with pytest.raises(ValueError, match="caution"):
+        QuadraticMotion(caution=-1.0)
+    with pytest.raises(ValueError, match="radius"):
+        QuadraticMotion(radius=2.5)
 
 
 @pytest.mark.multibackend
@@ -67,7 +93,7 @@ def test_outer_displacements_are_read_where_the_path_crosses_their_pairs_midpoin
     x = 14
     d_prev[0, 0, x - 9 : x - 5] = [6.0, 0.0]  # ... but at 14 - 4 - 4 and 14 - 4 - 3
     d_next[0, 0, x + 7 : x + 11] = [10.0, 0.0]  # and at 14 + 4 + 4, 14 + 4 + 5
-    out0, out1 = bend(flow0, flow1, d_prev, d_next, 0.5)
+    out0, out1 = bend(flow0, flow1, d_prev, d_next, 0.5, caution=0.0)  # the readings alone
     acceleration = (10.0 - 6.0) / 2
     np.testing.assert_allclose(out0[0, 0, x], [-4.0 + acceleration / 8, 0.0], atol=1e-3)
     np.testing.assert_allclose(out1[0, 0, x], [4.0 + acceleration / 8, 0.0], atol=1e-3)
@@ -85,9 +111,9 @@ def test_a_side_read_across_a_motion_boundary_counts_little():
     x = 30
     d_prev[0, 0, x - 4 : x + 5] = [24.0, 0.0]  # the object around x at the pair's midpoint
     d_prev[0, 0, x - 16 : x - 8] = [10.0, 0.0]  # another one around x - 12
-    out0, out1 = bend(still, still, d_prev, constant(shape, [0.0, 0.0]), 0.5)
+    out0, out1 = bend(still, still, d_prev, constant(shape, [0.0, 0.0]), 0.5, caution=0.0)
     assert np.abs(out0[0, 0, x]).max() < 0.02 and np.abs(out1[0, 0, x]).max() < 0.02
-    equal = QuadraticMotion(consistency=1e6)(
+    equal = QuadraticMotion(consistency=1e6, caution=0.0)(
         still, still, d_prev, still, np.full((1, 1, 1, 1), 0.5, "float32"),
         np.ones((1,), "float32"), np.ones((1,), "float32"),
     )  # fmt: skip

@@ -63,6 +63,13 @@ class MotionOptions:
             by `a` pixels per interval puts the target at t = 0.5 `a / 8` pixels off the midpoint
             of its frame0 and frame1 positions, and frame_prev and frame_next `a` pixels off the
             straight line. 0: constant velocity, the same scenes as before this option existed.
+        jitter: per-frame camera shake, as a hand-held camera gives: every rendered frame
+            (frame_prev, frame0, the target, frame1, frame_next) sees the scene through its own
+            random camera offset, a shift of up to `jitter` x crop_size pixels, a rotation of up
+            to 20 x `jitter` degrees and a zoom of up to `jitter` (0.02: 2 %), drawn anew for
+            every frame. The path between frames then wanders off any smooth curve through
+            them, and the target sits where its own offset puts it, not where a fit of the
+            other frames' positions says. 0: no shake, the same scenes as without the option.
     """
 
     crop_size: int = 256
@@ -80,6 +87,7 @@ class MotionOptions:
     small_motion_scale: float = 0.1
     context_frames: int = 2
     acceleration: float = 0.0
+    jitter: float = 0.0
 
     def __post_init__(self):
         if int(self.crop_size) != self.crop_size or self.crop_size < 8:
@@ -97,6 +105,10 @@ class MotionOptions:
             raise InputError(f"context_frames must be 2 or 4, got {self.context_frames!r}")
         if not 0.0 <= self.acceleration < math.inf:
             raise InputError(f"acceleration must be >= 0, got {self.acceleration!r}")
+        if not 0.0 <= self.jitter <= 0.25:
+            raise InputError(
+                f"jitter must be in [0, 0.25] (a share of crop_size), got {self.jitter!r}"
+            )
 
     @property
     def times(self) -> tuple[float, float]:
@@ -114,7 +126,9 @@ class Layer:
     `exp(log_zoom + s * zoom_rate + s**2 / 2 * zoom_acceleration)`; one canvas pixel covers
     `source_scale` source pixels at zoom 1. The rates are those at t = 0.5, which are also the
     changes from frame0 to frame1; with the accelerations 0 the motion is linear in time.
-    Brightness is multiplied by `gain + s * gain_rate`.
+    Brightness is multiplied by `gain + s * gain_rate`. `shake` maps a time to the camera's
+    offset then, a canvas-to-canvas affine (a, b, c, d, e, f): the frame at that time shows at
+    canvas point (x, y) what the steady camera shows at (a x + b y + c, d x + e y + f).
     """
 
     image: Any  # PIL image, RGB (background) or RGBA (alpha: the layer's shape)
@@ -131,6 +145,7 @@ class Layer:
     acceleration: tuple[float, float] = (0.0, 0.0)
     spin_acceleration: float = 0.0
     zoom_acceleration: float = 0.0
+    shake: dict = dataclasses.field(default_factory=dict)
 
     def pose(self, time: float) -> tuple[float, float, float, float]:
         """(x, y, angle in degrees, log zoom) of the layer at `time`: where `anchor` sits."""
@@ -159,10 +174,11 @@ class Layer:
         scale = self.source_scale / math.exp(log_zoom)
         cos, sin = math.cos(angle) * scale, math.sin(angle) * scale
         # source = anchor + scale * R(-angle) @ (canvas - position)
-        return (
+        steady = (
             cos, sin, self.anchor[0] - cos * x - sin * y,
             -sin, cos, self.anchor[1] + sin * x - cos * y,
         )  # fmt: skip
+        return _compose(steady, self.shake[time]) if time in self.shake else steady
 
     def source_points(self, points: np.ndarray, time: float) -> np.ndarray:
         """Source coordinates (..., 2) of canvas points (..., 2) at `time` (pixel centres)."""
@@ -235,6 +251,30 @@ class Layer:
             Image.Resampling.BILINEAR,
         )
         canvas.alpha_composite(piece, dest=(left, top))
+
+
+def _compose(outer: tuple[float, ...], inner: tuple[float, ...]) -> tuple[float, ...]:
+    """The affine p -> outer(inner(p)), each as PIL's (a, b, c, d, e, f)."""
+    a, b, c, d, e, f = outer
+    na, nb, nc, nd, ne, nf = inner
+    return (
+        a * na + b * nd, a * nb + b * ne, a * nc + b * nf + c,
+        d * na + e * nd, d * nb + e * ne, d * nc + e * nf + f,
+    )  # fmt: skip
+
+
+def camera_shake(rng: np.random.Generator, jitter: float, size: int) -> tuple[float, ...]:
+    """One frame's random camera offset (`MotionOptions.jitter`): a canvas-to-canvas affine
+    that shifts by up to `jitter * size` pixels, turns by up to `20 * jitter` degrees and zooms
+    by up to `jitter`, about the canvas centre."""
+    radius, direction = jitter * size * math.sqrt(rng.uniform(0, 1)), rng.uniform(0, 2 * np.pi)
+    angle = math.radians(rng.uniform(-1, 1) * 20 * jitter)
+    zoom = math.exp(rng.uniform(-1, 1) * jitter)
+    cos, sin = zoom * math.cos(angle), zoom * math.sin(angle)
+    centre = size / 2
+    shift_x = centre - cos * centre + sin * centre + radius * math.cos(direction)
+    shift_y = centre - sin * centre - cos * centre + radius * math.sin(direction)
+    return (cos, -sin, shift_x, sin, cos, shift_y)
 
 
 def render_scene(layers: Sequence[Layer], times: Sequence[float], size: int) -> np.ndarray:
@@ -466,6 +506,7 @@ class SceneSampler:
         half_square = 0.5 * reach_time * reach_time
         zoom_reach = abs(zoom_rate) * reach_time + abs(zoom_push) * half_square
         shift_reach = shift * reach_time + math.hypot(*push) * half_square
+        shift_reach += 2 * opt.jitter * size  # a shaken camera sees past the steady view
         reach = (size / math.sqrt(2)) * math.exp(zoom_reach) + shift_reach + 2
         fit = min(image.size) / (2 * reach)
         scale = min(1.0, fit) * rng.uniform(0.6, 1.0)
@@ -558,7 +599,14 @@ class SceneSampler:
         if time is None:
             time = 0.5 if rng.random() < 0.5 else rng.uniform(0.1, 0.9)
         layers = self.scene(rng)
-        frames = render_scene(layers, self.times(time), self.options.crop_size)
+        times = self.times(time)
+        if self.options.jitter > 0:  # drawn last: without it, the same scenes as before
+            shake = {
+                t: camera_shake(rng, self.options.jitter, self.options.crop_size) for t in times
+            }
+            for layer in layers:
+                layer.shake = shake
+        frames = render_scene(layers, times, self.options.crop_size)
         if self.with_flow:
             return frames, np.float32(time), scene_flow(layers, time, self.options.crop_size)
         return frames, np.float32(time)
@@ -621,7 +669,7 @@ def synthetic_motion(
             inputs "flow" (batch, crop, crop, 4) and "flow_weight" (batch,) = 1, the targets of
             the interpolator's flow supervision (`FourierInterpolator.compile(flow_loss_weight)`).
         **options: `MotionOptions` fields (num_layers, background_translation, ..., time,
-            context_frames, acceleration).
+            context_frames, acceleration, jitter).
 
     Returns:
         `tf.data.Dataset` of `({"frame0", "frame1", "time"}, target)`: frames float32 in [0, 1]
