@@ -250,3 +250,35 @@ def test_teacher_flow_needs_real_data_and_flow_supervision():
         build_dataset(synthetic_fraction=1.0, with_flow=True, teacher_flow_weight=1.0)
     with pytest.raises(InputError, match="teacher_flow_weight"):
         build_dataset([CLIP], synthetic_fraction=0.5, with_flow=True, teacher_flow_weight=-1.0)
+
+
+def test_jitter_shakes_every_frame_and_keeps_the_flow_exact():
+    """`jitter` moves each rendered frame by its own camera offset: the target leaves the
+    straight line through frame0 and frame1 by about the shake, the exact flow still rebuilds it
+    (the shake is part of the motion), and `jitter=0` draws the scenes it always did."""
+    pool = load_images(None, crop_size=64)
+    steady = SceneSampler(pool, MotionOptions(crop_size=64, time=0.5), with_flow=True)
+    off = SceneSampler(pool, MotionOptions(crop_size=64, time=0.5, jitter=0.0), with_flow=True)
+    options = MotionOptions(crop_size=64, brightness=0.0, num_layers=(0, 0), time=0.5, jitter=0.05)
+    shaken = SceneSampler(pool, options, with_flow=True)
+    calm = SceneSampler(pool, MotionOptions(crop_size=64, num_layers=(0, 0), time=0.5),
+                        with_flow=True)  # fmt: skip
+    departures, calm_departures, warp_errors = [], [], []
+    for value in range(6):
+        frames, _, flow = steady(-1, value)
+        np.testing.assert_array_equal(off(-1, value)[0], frames)
+        # how far the middle sits off the straight line through frame0 and frame1 (flow0 +
+        # flow1 is 0 on a straight path), without and with the shake
+        calm_flow = calm(-1, value)[2]
+        calm_departures.append(np.abs(calm_flow[..., :2] + calm_flow[..., 2:]).mean())
+        frames, _, flow = shaken(-1, value)
+        departures.append(np.abs(flow[..., :2] + flow[..., 2:]).mean())
+        f0, target, f1 = frames.astype(np.float32) / 255.0
+        warped0 = np.asarray(backward_warp(f0[None], flow[None, ..., :2]))[0]
+        warp_errors.append(np.abs(warped0 - target)[6:-6, 6:-6].mean())
+    # up to 3.2 px of shake per frame, against a steady background's slight rotation and zoom
+    assert np.mean(departures) > 0.5 and np.mean(departures) > 5 * np.mean(calm_departures), (
+        departures, calm_departures)  # fmt: skip
+    assert np.mean(warp_errors) < 0.004, warp_errors
+    with pytest.raises(InputError, match="jitter"):
+        MotionOptions(jitter=-0.1)

@@ -226,3 +226,39 @@ def test_shipped_four_frame_preset_follows_accelerating_motion():
     mean = {name: float(np.mean(values)) for name, values in errors.items()}
     assert mean["four"] < 0.8 * mean["two"], mean  # 0.71 when written
     assert mean["four_without_context"] > 0.9 * mean["two"], mean
+
+
+def synthetic_psnrs(model, options, seeds):
+    """(two-frame, four-frame) PSNR of ``model`` on synthetic scenes with exact middle frames."""
+    from keras_fi.data.synthetic_motion import MotionOptions, SceneSampler, load_images
+    from keras_fi.samples import sample_clip
+
+    pool = load_images(sample_clip(), crop_size=128, frames_per_clip=8)
+    sampler = SceneSampler(
+        pool, MotionOptions(crop_size=128, context_frames=4, time=0.5, **options)
+    )
+
+    def psnr(output, target):
+        return 10 * np.log10(255.0**2 / np.mean((output.astype(float) - target) ** 2))
+
+    two, four = [], []
+    for seed in seeds:
+        (prev, frame0, target, frame1, following), _ = sampler(-1, seed)
+        two.append(psnr(model.interpolate(frame0, frame1), target))
+        four.append(psnr(model.interpolate(frame0, frame1, context=(prev, following)), target))
+    return np.array(two), np.array(four)
+
+
+@pytest.mark.slow
+def test_shipped_four_frame_preset_keeps_its_gain_on_smooth_acceleration_and_not_below_on_jitter():
+    """The gate of the four-frame preset, on synthetic scenes with exact targets: where motion
+    accelerates smoothly its neighbours lift it well above its own two-frame frames (+1.6 dB
+    when written); where every frame is shaken by its own camera offset (``jitter``: up to 3.8
+    px, a turn and a zoom per frame) they do not pull it down: on the mean, and on every scene
+    by less than 0.3 dB (the fully trusted bend lost 0.38 dB on one)."""
+    model = FourierInterpolator.from_preset("cascade_small_4f")
+    two, four = synthetic_psnrs(model, {"acceleration": 0.5}, range(8))
+    assert four.mean() > two.mean() + 1.0, (two, four)
+    two, four = synthetic_psnrs(model, {"jitter": 0.03}, range(16))
+    assert four.mean() > two.mean() - 0.1, (two, four)
+    assert (four - two).min() > -0.3, (two, four)
