@@ -154,8 +154,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     parser.add_argument(
         "--strict",
         action="store_true",
-        help="fail (exit 2, nothing written) when a video decodes fewer frames than it declares "
-        "(truncated file); by default the decodable frames are converted with a warning",
+        help="fail (exit 2, nothing written) when a video stream ends before the duration its "
+        "header declares (a truncated file: checked before converting) or a packet does not "
+        "decode; by default the decodable frames are converted with a warning",
     )
     parser.add_argument("--quiet", action="store_true", help="no progress or summary output")
     parser.add_argument("--overwrite", action="store_true", help="replace an existing output")

@@ -23,8 +23,11 @@ its timing, its duration (last timestamp plus the last frame's duration) and its
 ``factor=f`` it stays variable-rate: every original frame at its own timestamp, ``f - 1`` frames
 evenly between it and the next (``f * n`` frames). With ``fps=R`` the output is on the constant
 grid of ``R`` and each output frame is made at its instant from the two source frames around it
-(``ceil(duration * R)`` frames). A video that decodes fewer frames than it declares (a truncated file) is
-converted as far as it decodes, with a warning on stderr (``strict=True``: an error).
+(``ceil(duration * R)`` frames). A video whose stream ends before the duration its header
+declares (a truncated file), or with packets the decoder refuses, is converted as far as it
+decodes, with a warning on stderr; ``strict=True`` refuses it instead, before converting where a
+pass over the packets shows it. Empty packets (an AVI's dropped frames) are no shortfall: the
+frames around them cover their time.
 """
 
 from __future__ import annotations
@@ -375,8 +378,9 @@ def convert(
             keeps the encoder's default.
         progress: show a progress line on stderr.
         overwrite: replace an existing ``dst``.
-        strict: fail (and write nothing) when fewer frames decode than the file declares (a
-            truncated file); by default they are converted with a warning.
+        strict: fail (and write nothing) when the video stream ends before its declared
+            duration (checked before converting) or a packet does not decode; by default the
+            decodable frames are converted with a warning.
 
     Returns a `ConversionResult` (frame counts, rates, timing). Raises `InputError` for unusable
     input, options or output path (with ``strict``, a truncated input), `PresetError` for an
@@ -392,6 +396,8 @@ def convert(
     src, dst, codec = _check_video_paths(src, dst, codec, overwrite)
     with video_io.VideoReader(src) as reader:
         output_rate = resolve_output_rate(reader.rate, factor=factor, fps=fps)
+        if strict:
+            _refuse_incomplete(reader.scan_shortfall())
         step = source_step(reader.rate, output_rate)
         stream = reader.demux(timestamps=True)
         head_packets, head_frames = _read_head(stream, src)
@@ -520,16 +526,23 @@ def _stream(stream, head_frames, planner: _PairPlanner, writer, bar, src) -> tup
         return source_frames, (decoded.peak, encoded.peak)
 
 
+def _refuse_incomplete(shortfall: str | None) -> None:
+    """``--strict``: raise `InputError` for a video that is truncated or corrupt."""
+    if shortfall is not None:
+        raise InputError(
+            f"{shortfall}; nothing written (without --strict the decodable frames are converted)"
+        )
+
+
 def _shortfall(reader, source_frames: int, strict: bool) -> str | None:
-    """The warning for a video that decoded fewer frames than it declares (None if it did not);
-    with ``strict`` an error instead."""
+    """The warning for a video that is truncated or corrupt (`VideoReader.shortfall`; None if it
+    is not); with ``strict`` an error instead (the packets were checked before converting, the
+    decoding only now)."""
     shortfall = reader.shortfall()
     if shortfall is None:
         return None
     if strict:
-        raise InputError(
-            f"{shortfall}; nothing written (without --strict the decodable frames are converted)"
-        )
+        _refuse_incomplete(shortfall)
     shortfall = f"{shortfall}; converted the {source_frames} decodable frames"
     video_io.print_warning(shortfall)
     return shortfall

@@ -260,6 +260,34 @@ class ColorInfo:
         return "JPEG" if self.color_range == 2 else "MPEG"
 
 
+class StreamEnds:
+    """How far a file's packets reach (seconds, in the file's own timeline): the video
+    stream's end and the end of every stream read. A video packet without a duration lasts one
+    ``frame_period``.
+
+    Example:
+    >>> import av
+    >>> packet = av.Packet(b"x"); packet.pts, packet.time_base = 24, Fraction(1, 25)
+    >>> ends = StreamEnds(Fraction(1, 25)); ends.add(packet, video=True); ends.video
+    Fraction(1, 1)
+    """
+
+    def __init__(self, frame_period: Fraction) -> None:
+        self.frame_period = frame_period
+        self.video: Fraction | None = None
+        self.any: Fraction | None = None
+
+    def add(self, packet, *, video: bool) -> None:
+        if packet.pts is None or not packet.time_base:
+            return
+        end = (packet.pts + (packet.duration or 0)) * Fraction(packet.time_base)
+        if video and not packet.duration:
+            end += self.frame_period
+        self.any = end if self.any is None else max(self.any, end)
+        if video:
+            self.video = end if self.video is None else max(self.video, end)
+
+
 class VideoReader:
     """Open a video for streaming: its properties, then frames and copyable packets in file order.
 
@@ -313,6 +341,9 @@ class VideoReader:
         self._seen_frame = False
         self.start_time = self._start_time()
         self.frames_decoded = 0
+        self.undecodable = 0  # video packets the decoder refused
+        self._decode_error: str | None = None
+        self._ends = StreamEnds(1 / self.rate)
 
     def _start_time(self) -> Fraction:
         if self.stream.start_time is not None and self.stream.time_base:
@@ -338,25 +369,69 @@ class VideoReader:
         return None
 
     def shortfall(self) -> str | None:
-        """After `demux`: why fewer frames decoded than the file declares, or ``None``.
+        """After `demux`: why the file is not complete (truncated or corrupt), or ``None``.
 
-        FFmpeg's threaded decoding drops a truncated file's missing frames without an error, so
-        the count is the check: fewer frames than the header's frame count, or (without one)
-        clearly fewer than its duration times the frame rate.
+        Judged by where the stream ends, not by counting frames: an AVI's empty chunks are frames
+        its capture dropped (or repeated), declared in its header but never in the file, and the
+        timestamps of the frames around them cover that time. A file is short when its last
+        video packet ends clearly before the duration its header declares (see `_judge`), or
+        when the decoder refused some of its packets.
         """
-        decoded = self.frames_decoded
-        if self.stream.frames:
-            expected, source = int(self.stream.frames), "its header declares"
-            short = decoded < expected
+        message = self._judge(self._ends)
+        if message is None and self.undecodable:
+            message = (
+                f"{self.path}: {self.undecodable} video packet(s) could not be decoded "
+                f"({self._decode_error}; corrupt file?)"
+            )
+        return message
+
+    def scan_shortfall(self) -> str | None:
+        """`shortfall` before converting: one pass over the file's packets without decoding
+        them (reading the file once, far quicker than decoding it), or a demuxer error."""
+        av = _av()
+        ends = StreamEnds(1 / self.rate)
+        try:
+            with av.open(str(self.path)) as container:
+                for packet in container.demux():
+                    ends.add(packet, video=packet.stream.index == self.stream.index)
+        except (av.FFmpegError, OSError) as error:
+            return f"{self.path}: cannot be read to its end ({_reason(error)}; truncated or corrupt file?)"
+        return self._judge(ends)
+
+    def _judge(self, ends: StreamEnds) -> str | None:
+        """Whether ``ends`` falls short of what the file declares: the video stream's end
+        against the header's frame count and stream duration (within one frame), else the end
+        of every stream read against the file's duration (within 2 %, at least two frames)."""
+        declared = self._declared_video_seconds()
+        period = 1 / self.rate
+        if declared is not None:
+            end, whose, tolerance = ends.video, "its header declares", period
+            start = self.start_time
+        elif self.container.duration:
+            declared = Fraction(self.container.duration, 1_000_000)
+            end, whose = ends.any, "its duration declares"
+            tolerance = max(2 * period, declared / 50)
+            start = Fraction(self.container.start_time or 0, 1_000_000)
         else:
-            expected, source = self.estimated_frames, "its duration implies"
-            short = expected is not None and decoded < expected - max(2, expected // 50)
-        if not short:
+            return None
+        reached = Fraction(0) if end is None else end - start
+        if reached >= declared - tolerance:
             return None
         return (
-            f"{self.path}: only {decoded} of the {expected} frames {source} could be decoded "
-            "(truncated or corrupt file?)"
+            f"{self.path}: the video ends at {float(reached):.2f} s of the {float(declared):.2f} "
+            f"s {whose} (truncated or corrupt file?)"
         )
+
+    def _declared_video_seconds(self) -> Fraction | None:
+        """The video stream's duration by its header: the longer of its frame count over its
+        rate and its own duration (FFmpeg estimates an AVI's duration from the file size when
+        the index is lost: the frame count is then the header's word)."""
+        declared = []
+        if self.stream.frames:
+            declared.append(int(self.stream.frames) / self.rate)
+        if self.stream.duration and self.stream.time_base:
+            declared.append(self.stream.duration * Fraction(self.stream.time_base))
+        return max(declared) if declared else None
 
     @property
     def metadata(self) -> dict[str, str]:
@@ -376,30 +451,46 @@ class VideoReader:
         av = _av()
         try:
             for packet in self.container.demux(self.stream, *self.copy_streams):
-                if packet.stream.index == self.stream.index:
-                    for frame in packet.decode():
-                        if not self._seen_frame:
-                            self._seen_frame = True
-                            self.color = ColorInfo.from_frame(frame)
-                            self.rotation = int(frame.rotation or 0)
-                        self.frames_decoded += 1
-                        array = frame.to_ndarray(format="rgb24")
-                        if not timestamps:
-                            yield "frame", array
-                            continue
-                        base = frame.time_base or self.stream.time_base
-                        time = duration = None
-                        if frame.pts is not None and base:
-                            time = Fraction(frame.pts) * Fraction(base)
-                            if frame.duration:
-                                duration = Fraction(frame.duration) * Fraction(base)
-                        yield "frame", (array, time, duration)
+                video = packet.stream.index == self.stream.index
+                self._ends.add(packet, video=video)
+                if video:
+                    for frame in self._decode(packet):
+                        yield "frame", self._frame_item(frame, timestamps)
                 elif packet.dts is not None and packet.size:
                     yield "packet", packet
         except av.FFmpegError as error:
             raise InputError(
                 f"cannot decode {self.path} (corrupt or truncated file?): {_reason(error)}"
             ) from None
+
+    def _decode(self, packet) -> list:
+        """The frames of a video packet; a packet the decoder refuses (a cut or damaged one) is
+        counted and skipped, so the frames around it are still converted (`shortfall`)."""
+        try:
+            frames = packet.decode()
+        except _av().FFmpegError as error:
+            self.undecodable += 1
+            self._decode_error = self._decode_error or _reason(error)
+            return []
+        if frames and not self._seen_frame:
+            self._seen_frame = True
+            self.color = ColorInfo.from_frame(frames[0])
+            self.rotation = int(frames[0].rotation or 0)
+        self.frames_decoded += len(frames)
+        return frames
+
+    def _frame_item(self, frame, timestamps: bool):
+        """A decoded frame as `demux` yields it: the RGB array, or (array, time, duration)."""
+        array = frame.to_ndarray(format="rgb24")
+        if not timestamps:
+            return array
+        base = frame.time_base or self.stream.time_base
+        time = duration = None
+        if frame.pts is not None and base:
+            time = Fraction(frame.pts) * Fraction(base)
+            if frame.duration:
+                duration = Fraction(frame.duration) * Fraction(base)
+        return array, time, duration
 
     def close(self) -> None:
         self.container.close()
