@@ -46,7 +46,7 @@ import numpy as np
 from keras_fi.atomic_write import atomic_write
 from keras_fi.errors import InputError
 from keras_fi.video import io as video_io
-from keras_fi.video.engine import BatchedInterpolator, make_engine
+from keras_fi.video.engine import BatchedInterpolator, make_engine, peak
 from keras_fi.video.pipeline import DECODE_QUEUE_SIZE, DONE, ENCODE_QUEUE_SIZE, Pipeline
 from keras_fi.video.progress import Progress
 from keras_fi.video.scene import DEFAULT_SCENE_THRESHOLD, is_scene_cut, scene_score, thumbnail
@@ -410,7 +410,10 @@ def convert(
             writer = video_io.VideoWriter(
                 temporary, rate=output_rate, width=width, height=height, codec=codec, crf=crf,
                 source=reader, start_time=reader.start_time, target=dst, time_base=time_base,
+                bits=reader.bits,
             )  # fmt: skip
+            if reader.has_alpha:
+                writer.warnings.append(f"{src}: its alpha channel is not kept in video output")
             try:
                 engine = make_engine(
                     load_model(model), height, width,
@@ -629,7 +632,8 @@ def convert_folder(
     frames = _input_frames(src)
     step = source_step(Fraction(1), resolve_output_rate(Fraction(1), factor=factor))
     _check_output_folder(src, dst, overwrite)
-    first = video_io.read_image(frames[0])
+    first = video_io.read_frame(frames[0])
+    grey = video_io.is_grey_image(frames[0])
     height, width = first.shape[:2]
     model = load_model(model)
     batch_size = batch_size or default_batch_size()
@@ -641,23 +645,25 @@ def convert_folder(
         atomic_write(dst, directory=True) as temporary,
         Progress(total, enabled=progress, description=dst.name or str(dst)) as bar,
     ):
+
+        def write_ready() -> None:
+            nonlocal written
+            for output in engine.pop_ready():
+                video_io.write_frame(temporary / f"{written:06d}.png", output, grey=grey)
+                written += 1
+                bar.update()
+
         for path in frames:
-            frame = first if path == frames[0] else video_io.read_image(path)
-            if frame.shape != first.shape:
+            frame = first if path == frames[0] else video_io.read_frame(path)
+            if frame.shape[:2] != first.shape[:2]:
                 raise InputError(
                     f"{path} is {frame.shape[1]}x{frame.shape[0]} but {frames[0].name} is "
                     f"{width}x{height}; all frames must have the same size"
                 )
-            planner.push(frame)
-            for output in engine.pop_ready():
-                video_io.write_image(temporary / f"{written:06d}.png", output)
-                written += 1
-                bar.update()
+            planner.push(conform(frame, first))
+            write_ready()
         planner.finish(hold_last=False)
-        for output in engine.pop_ready():
-            video_io.write_image(temporary / f"{written:06d}.png", output)
-            written += 1
-            bar.update()
+        write_ready()
     return ConversionResult(
         path=dst,
         input_frames=len(frames),
@@ -668,6 +674,24 @@ def convert_folder(
         interpolated_frames=planner.interpolated,
         seconds=time_module.monotonic() - started,
     )
+
+
+def conform(frame: np.ndarray, like: np.ndarray) -> np.ndarray:
+    """``frame`` with the sample type and channels of ``like`` (a folder keeps its first frame's
+    depth and alpha): samples rescaled, an opaque alpha added or the alpha dropped.
+
+    Example:
+    >>> conform(np.full((1, 1, 3), 255, np.uint8), np.zeros((1, 1, 4), np.uint16)).tolist()
+    [[[65535, 65535, 65535, 65535]]]
+    """
+    if frame.dtype != like.dtype:
+        scale = peak(like.dtype) / peak(frame.dtype)
+        top = peak(like.dtype)
+        frame = np.clip(np.floor(frame * scale + 0.5), 0, top).astype(like.dtype)
+    if frame.shape[-1] < like.shape[-1]:
+        opaque = np.full(frame.shape[:2] + (1,), peak(like.dtype), like.dtype)
+        frame = np.concatenate([frame, opaque], axis=-1)
+    return frame[..., : like.shape[-1]]
 
 
 def pair_output_paths(dst: str | os.PathLike, times: Sequence[float]) -> list[Path]:
@@ -755,12 +779,13 @@ def interpolate_pair(
             raise InputError(
                 f"cannot write {output}: use an image extension ({', '.join(video_io.IMAGE_EXTENSIONS)})"
             )
-    image0, image1 = video_io.read_image(sources[0]), video_io.read_image(sources[1])
-    if image0.shape != image1.shape:
+    image0, image1 = video_io.read_frame(sources[0]), video_io.read_frame(sources[1])
+    if image0.shape[:2] != image1.shape[:2]:
         raise InputError(
             f"{sources[0]} is {image0.shape[1]}x{image0.shape[0]} but {sources[1]} is "
             f"{image1.shape[1]}x{image1.shape[0]}; the two images must have the same size"
         )
+    image1 = conform(image1, image0)
     model = load_model(model)
     between = sum(0.0 < value < 1.0 for value in values)
     batch_size = batch_size or default_batch_size()
@@ -773,8 +798,14 @@ def interpolate_pair(
         else:
             engine.add_interpolation(image0, image1, value)
     engine.flush()
+    grey = video_io.is_grey_image(sources[0]) and video_io.is_grey_image(sources[1])
     with contextlib.ExitStack() as stack:
         for output, frame in zip(outputs, engine.pop_ready()):
+            frame, reduced = video_io.reduce_for(output, frame)
+            if reduced and output == outputs[0]:
+                video_io.print_warning(
+                    f"{output.suffix} files cannot hold it: {reduced} (use .png to keep them)"
+                )
             temporary = stack.enter_context(video_io.atomic_output(output, overwrite=overwrite))
-            video_io.write_image(temporary, frame)
+            video_io.write_frame(temporary, frame, grey=grey)
     return outputs

@@ -17,19 +17,57 @@ import numpy as np
 from keras_fi.video.tiling import DEFAULT_TILE_SIZE, Tile, plan_tiles
 
 
-def _to_uint8(frames: np.ndarray) -> np.ndarray:
-    return np.clip(np.floor(frames * 255.0 + 0.5), 0, 255).astype(np.uint8)
+def peak(dtype) -> float:
+    """The sample value of full white for frames of ``dtype``: 255 (uint8), 65535 (uint16).
+
+    Example:
+    >>> peak(np.uint8), peak(np.uint16)
+    (255.0, 65535.0)
+    """
+    return float(np.iinfo(dtype).max)
+
+
+def _from_float(frames: np.ndarray, dtype) -> np.ndarray:
+    """float32 frames in [0, 1] as integer samples of ``dtype`` (rounded, clipped)."""
+    top = peak(dtype)
+    return np.clip(np.floor(frames * top + 0.5), 0, top).astype(dtype)
 
 
 class _Slot:
-    """One output frame in order: finished (``frame`` set) or waiting for its tiles."""
+    """One output frame in order: finished (``frame`` set) or waiting for its tiles.
 
-    __slots__ = ("frame", "accumulator", "remaining")
+    ``dtype``: the samples of the source frames (uint8 or uint16), which the output keeps;
+    ``alpha``: for RGBA sources, the output's alpha (the sources' alphas blended at its time:
+    the model moves the colours only), float32 ``(height, width, 1)`` in [0, 1].
+    """
+
+    __slots__ = ("frame", "accumulator", "remaining", "dtype", "alpha")
 
     def __init__(self, frame: np.ndarray | None = None, remaining: int = 0) -> None:
         self.frame = frame
         self.accumulator = None
         self.remaining = remaining
+        self.dtype = np.uint8
+        self.alpha = None
+
+    @classmethod
+    def interpolation(cls, frame0, frame1, time: float, remaining: int) -> _Slot:
+        """The slot of a frame the model makes at ``time`` between ``frame0`` and ``frame1``."""
+        slot = cls(None, remaining)
+        slot.dtype = frame0.dtype
+        if frame0.shape[-1] == 4:
+            scale = np.float32(1 / peak(frame0.dtype))
+            alpha0 = frame0[..., 3:].astype(np.float32) * scale
+            alpha1 = frame1[..., 3:].astype(np.float32) * scale
+            slot.alpha = alpha0 + (alpha1 - alpha0) * np.float32(time)
+        return slot
+
+    def finish(self, rgb: np.ndarray) -> None:
+        """The model's float32 RGB in [0, 1] becomes the frame, with the alpha, in ``dtype``."""
+        if self.alpha is not None:
+            rgb = np.concatenate([rgb, self.alpha], axis=-1)
+        self.frame = _from_float(rgb, self.dtype)
+        self.alpha = None
 
 
 class BatchedInterpolator:
@@ -95,12 +133,13 @@ class BatchedInterpolator:
         time: float,
         context: tuple[np.ndarray, np.ndarray] | None = None,
     ) -> None:
-        """Append the frame at ``time`` between ``frame0`` and ``frame1`` (uint8 RGB).
+        """Append the frame at ``time`` between ``frame0`` and ``frame1``: RGB or RGBA, uint8 or
+        uint16 samples; the output has the same (its alpha blended between the two).
 
         ``context``: ``(frame_prev, frame_next)`` for a four-frame model (ignored otherwise);
         ``None`` repeats ``frame0`` and ``frame1``.
         """
-        slot = _Slot(None, remaining=len(self.tiles))
+        slot = _Slot.interpolation(frame0, frame1, time, remaining=len(self.tiles))
         self._queue.append(slot)
         frame_prev, frame_next = context if context is not None else (frame0, frame1)
         for tile in self.tiles:
@@ -142,23 +181,24 @@ class BatchedInterpolator:
 
     @staticmethod
     def _tile_batch(frames, tiles) -> np.ndarray:
-        """float32 batch in [0, 1] of each uint8 frame's tile."""
-        batch = np.stack([frame[tile.slices] for frame, tile in zip(frames, tiles)])
+        """float32 batch in [0, 1] of each frame's tile, its RGB (uint8 or uint16 samples)."""
+        batch = np.stack([frame[tile.slices][..., :3] for frame, tile in zip(frames, tiles)])
+        scale = 1 / peak(batch.dtype)
         batch = batch.astype(np.float32)
-        batch *= 1 / 255
+        batch *= scale
         return batch
 
     def _deliver(self, slot: _Slot, tile: Tile, output: np.ndarray) -> None:
         """Put one tile's output (float32 in [0, 1]) into its frame."""
         if not self.tiled:
-            slot.frame = _to_uint8(output)
+            slot.finish(output)
             return
         if slot.accumulator is None:
             slot.accumulator = np.zeros((self.height, self.width, 3), np.float32)
         slot.accumulator[tile.slices] += output * tile.weight
         slot.remaining -= 1
         if slot.remaining == 0:
-            slot.frame = _to_uint8(slot.accumulator)
+            slot.finish(slot.accumulator)
             slot.accumulator = None
 
 
@@ -265,7 +305,7 @@ class MotionReuseInterpolator(BatchedInterpolator):
         ):
             self.start_pair(frame0, frame1, (frame_prev, frame_next))
             pair = self._current
-        slot = _Slot(None, remaining=len(self.tiles))
+        slot = _Slot.interpolation(frame0, frame1, time, remaining=len(self.tiles))
         self._queue.append(slot)
         time = float(time)
         for index in range(len(self.tiles)):
