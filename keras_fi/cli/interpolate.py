@@ -217,7 +217,7 @@ def run(args: argparse.Namespace) -> int:
         if not args.quiet:
             print(
                 f"wrote {result.output_frames} frames to {result.path} "
-                f"({result.input_frames} in, {result.scene_cuts} scene cut(s))",
+                f"({result.input_frames} in, {result.scene_cuts} scene cut(s)) {result.timing()}",
                 file=sys.stderr,
             )
         return 0
@@ -242,7 +242,7 @@ def run(args: argparse.Namespace) -> int:
         print(
             f"wrote {result.path}: {result.output_frames} frames at {float(result.output_rate):.6g} fps "
             f"from {result.input_frames} at {float(result.input_rate):.6g} fps "
-            f"({result.scene_cuts} scene cut(s), {result.seconds:.1f} s)",
+            f"({result.scene_cuts} scene cut(s)) {result.timing()}",
             file=sys.stderr,
         )
     return 0

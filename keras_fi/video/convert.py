@@ -156,7 +156,10 @@ class ConversionResult:
         output_rate: output frame rate (``None`` for frame folders).
         scene_cuts: source pairs treated as scene cuts (no blending).
         interpolated_frames: output frames made by the model.
-        seconds: wall-clock time of the conversion.
+        seconds: wall-clock time of the conversion, start-up included.
+        startup_seconds: the part of ``seconds`` before frames flowed: until the model's first
+            call returned (the model loaded and that call compiled), or until the model was
+            loaded where no frame needed it. The rest is `converting_seconds`.
         warnings: non-fatal problems (e.g. a stream the output container could not hold).
         queue_peaks: videos: the most items that ever waited between decoding and the model,
             and between the model and encoding (each at most its queue's size, so memory is
@@ -173,6 +176,28 @@ class ConversionResult:
     seconds: float
     warnings: tuple[str, ...] = ()
     queue_peaks: tuple[int, int] | None = None
+    startup_seconds: float = 0.0
+
+    @property
+    def converting_seconds(self) -> float:
+        """Wall-clock seconds after start-up: what a longer input costs more of."""
+        return max(0.0, self.seconds - self.startup_seconds)
+
+    def timing(self) -> str:
+        """The time taken, start-up apart from conversion, e.g.
+        ``in 12.3 s (start-up 8.1 s, converting 4.2 s, 38 fps)``: the frames per second are the
+        output frames over the converting time, the rate a longer input runs at.
+
+        >>> ConversionResult(Path("x.mp4"), 81, 162, None, None, 0, 81, 12.3,
+        ...                  startup_seconds=8.1).timing()
+        'in 12.3 s (start-up 8.1 s, converting 4.2 s, 38.6 fps)'
+        """
+        converting = self.converting_seconds
+        rate = f", {self.output_frames / converting:.3g} fps" if converting > 0 else ""
+        return (
+            f"in {self.seconds:.1f} s (start-up {self.startup_seconds:.1f} s, "
+            f"converting {converting:.1f} s{rate})"
+        )
 
 
 def _check_options(batch_size, tile_size, scene_threshold, crf=None) -> None:
@@ -419,6 +444,7 @@ def convert(
                     load_model(model), height, width,
                     batch_size=batch_size or default_batch_size(), tile_size=tile_size,
                 )  # fmt: skip
+                loaded = time_module.monotonic()
                 planner = _PairPlanner(
                     engine, step, scene_threshold, output_rate=None if subdivide else output_rate,
                     input_rate=reader.rate, subdivide=subdivide,
@@ -441,7 +467,7 @@ def convert(
         input_rate=reader.rate, output_rate=output_rate, scene_cuts=planner.scene_cuts,
         interpolated_frames=planner.interpolated, seconds=time_module.monotonic() - started,
         warnings=tuple(writer.warnings) + ((shortfall,) if shortfall else ()),
-        queue_peaks=queue_peaks,
+        queue_peaks=queue_peaks, startup_seconds=(engine.first_output_at or loaded) - started,
     )  # fmt: skip
 
 
@@ -638,6 +664,7 @@ def convert_folder(
     model = load_model(model)
     batch_size = batch_size or default_batch_size()
     engine = make_engine(model, height, width, batch_size=batch_size, tile_size=tile_size)
+    loaded = time_module.monotonic()
     planner = _PairPlanner(engine, step, scene_threshold)
     total = factor * (len(frames) - 1) + 1
     written = 0
@@ -673,6 +700,7 @@ def convert_folder(
         scene_cuts=planner.scene_cuts,
         interpolated_frames=planner.interpolated,
         seconds=time_module.monotonic() - started,
+        startup_seconds=(engine.first_output_at or loaded) - started,
     )
 
 

@@ -9,6 +9,7 @@ the engine for a model.
 
 from __future__ import annotations
 
+import time as time_module
 from collections import OrderedDict, deque
 from collections.abc import Iterator
 
@@ -116,6 +117,9 @@ class BatchedInterpolator:
         self._queue: deque[_Slot] = deque()
         self._items: deque[tuple] = deque()
         self.model_calls = 0
+        # When the first model call returned (time.monotonic()): start-up, its compilation
+        # included, ends there; None until then.
+        self.first_output_at: float | None = None
         self.context = getattr(model, "context_frames", 2) == 4
 
     @property
@@ -175,9 +179,15 @@ class BatchedInterpolator:
         else:
             outputs = self.model.interpolate_batch(frame0, frame1, times)
         outputs = np.asarray(outputs, np.float32)
-        self.model_calls += 1
+        self._called()
         for (slot, tile, *_), output in zip(items, outputs):
             self._deliver(slot, tile, output)
+
+    def _called(self) -> None:
+        """Counts a model call that made output frames (and times the first)."""
+        self.model_calls += 1
+        if self.first_output_at is None:
+            self.first_output_at = time_module.monotonic()
 
     @staticmethod
     def _tile_batch(frames, tiles) -> np.ndarray:
@@ -452,7 +462,7 @@ class MotionReuseInterpolator(BatchedInterpolator):
         outputs = self.model.synthesize_batch(
             frame0, frame1, times, motion, outer[0], outer[1], context=(frame_prev, frame_next)
         )
-        self.model_calls += 1
+        self._called()
         for (slot, index, _, pair), output in zip(items, outputs):
             self._deliver(slot, self.tiles[index], np.asarray(output, np.float32))
             pair.items -= 1
