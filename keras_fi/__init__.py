@@ -7,7 +7,10 @@ Subpackages (imported on first use, so ``import keras_fi`` stays light): ``layer
 
 import importlib
 
+from keras_fi.optional import quiet_tensorflow_logs
 from keras_fi.version import __version__
+
+quiet_tensorflow_logs()  # before any subpackage imports Keras, and so TensorFlow
 
 # The preset the CLI and keras_fi.video use when none is given.
 DEFAULT_PRESET = "cascade_small"

@@ -9,6 +9,7 @@ The base install leaves TensorFlow to the user, so that an existing build (``ten
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 
 # module -> what to install when it is missing
@@ -16,6 +17,18 @@ _INSTALL = {
     "tensorflow": "pip install 'keras-fi[tf]' (or any TensorFlow build: tensorflow, tensorflow-cpu)",
     "tensorflow_datasets": "pip install tensorflow-datasets (included in keras-fi[tf])",
 }
+
+
+def quiet_tensorflow_logs() -> None:
+    """Hides TensorFlow's C++ start-up lines (CPU features, oneDNN) unless the user set a level.
+
+    Keras imports TensorFlow whenever it is installed, even on JAX, and TensorFlow's C++ logging
+    then prints INFO lines through absl before anything can configure it. Only the environment
+    read at TensorFlow's first import reaches them, so ``import keras_fi`` sets both variables
+    (unless already set); a TensorFlow imported before keras_fi keeps its own settings.
+    """
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # INFO and WARNING
+    os.environ.setdefault("GLOG_minloglevel", "2")  # the same lines before absl is initialised
 
 
 def require(module: str, feature: str):

@@ -135,6 +135,28 @@ def test_presets_command_prints_nothing_on_stderr():
     assert result.stderr == "", result.stderr
 
 
+TENSORFLOW_START_UP = ("cpu_feature_guard", "TensorFlow binary is optimized", "oneDNN", "absl::")
+
+
+def test_importing_the_package_prints_no_tensorflow_start_up_lines():
+    """TensorFlow's C++ start-up lines are hidden once keras_fi is imported, unless the user asks
+    for them (their own TF_CPP_MIN_LOG_LEVEL wins)."""
+    pytest.importorskip("tensorflow")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TF_CPP", "GLOG"))}
+    # Keras's default backend: `import keras` imports TensorFlow before anything else can set
+    # up logging (a JAX process that imports it later has absl's defaults, which hide them)
+    env["KERAS_BACKEND"] = "tensorflow"
+    importing = [sys.executable, "-c", "import keras_fi.models"]
+    asked = {**env, "TF_CPP_MIN_LOG_LEVEL": "0", "GLOG_minloglevel": "0"}
+    shown = subprocess.run(importing, capture_output=True, text=True, env=asked)
+    assert shown.returncode == 0, shown.stderr
+    if not any(line in shown.stderr for line in TENSORFLOW_START_UP):
+        pytest.skip("this TensorFlow build prints no start-up lines at any log level")
+    result = subprocess.run(importing, capture_output=True, text=True, env=env)
+    assert result.returncode == 0, result.stderr
+    assert not [line for line in TENSORFLOW_START_UP if line in result.stderr], result.stderr
+
+
 def test_preset_save_removes_temporary_folders_of_killed_saves(tmp_path):
     from keras_fi.models import FourierInterpolator
 

@@ -19,7 +19,7 @@ def test_console_script_help_and_version():
     result = subprocess.run(
         [Path(sys.executable).parent / "keras-fi", "--help"], capture_output=True, text=True
     )
-    assert result.returncode == 0
+    assert result.returncode == 0 and result.stderr == "", result.stderr
     for command in ("interpolate", "train", "recipe", "evaluate", "presets", "export"):
         assert command in result.stdout
     result = subprocess.run(
@@ -28,17 +28,46 @@ def test_console_script_help_and_version():
     assert result.returncode == 0 and keras_fi.__version__ in result.stdout
 
 
-def test_train_help_describes_every_option_and_shows_examples(capsys):
+def subcommand_parsers() -> tuple:
     import argparse
 
     from keras_fi.cli.main import build_parser
 
-    subparsers = next(
-        a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction)
-    )
-    train = subparsers.choices["train"]
-    bare = [a.option_strings[-1] for a in train._actions if a.option_strings and not a.help]
-    assert not bare, f"options without help: {bare}"
+    parser = build_parser()
+    (action,) = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    return parser, action.choices
+
+
+def example_commands(epilog: str) -> list[list[str]]:
+    """The ``keras-fi`` commands of an epilog's examples, as argument lists (continuation lines
+    joined, comments and leading ``VAR=value`` settings dropped)."""
+    import shlex
+
+    text = epilog.split("examples:\n", 1)[1].split("\n\n", 1)[0].replace("\\\n", " ")
+    commands = []
+    for line in text.splitlines():
+        words = shlex.split(line, comments=True)
+        while words and "=" in words[0] and words[0] != "keras-fi":
+            words.pop(0)
+        assert words[:1] == ["keras-fi"], line
+        commands.append(words[1:])
+    return commands
+
+
+def test_every_command_describes_every_option_and_shows_examples_that_parse(capsys):
+    parser, subcommands = subcommand_parsers()
+    for name, subparser in subcommands.items():
+        bare = [a.option_strings[-1] if a.option_strings else a.dest
+                for a in subparser._actions if not (a.help or "").strip()]  # fmt: skip
+        assert not bare, f"keras-fi {name}: arguments without help: {bare}"
+        if all(a.dest == "help" for a in subparser._actions):
+            continue  # nothing to show (keras-fi presets)
+        assert "examples:\n  " in (subparser.epilog or ""), f"keras-fi {name}: no examples"
+        commands = example_commands(subparser.epilog)
+        assert commands, name
+        for words in commands:
+            assert words[0] == name, words
+            parser.parse_args(words)  # exits (error: ...) on a flag or value it does not take
     with pytest.raises(SystemExit):
         main(["train", "--help"])
     assert "examples:\n  keras-fi train --data" in capsys.readouterr().out

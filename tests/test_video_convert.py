@@ -8,9 +8,12 @@ timestamp planning, batching, encoding and stream copying for real.
 from __future__ import annotations
 
 import hashlib
+import importlib
 import os
+import re
 from fractions import Fraction
 from pathlib import Path
+from time import sleep
 
 import av
 import numpy as np
@@ -291,6 +294,44 @@ def test_progress_prints_plain_lines_when_not_a_tty(clip, tmp_path, tiny_model, 
     assert "24/24 frames" in err and "fps" in err
     convert(clip, tmp_path / "quiet.mp4", model=tiny_model, progress=False)
     assert capsys.readouterr().err == ""
+
+
+class SlowStart:
+    """A blend whose first call takes 0.6 s (a model's load and compilation) and each later call
+    0.05 s, so start-up and conversion each take a known least time."""
+
+    def __init__(self):
+        self.calls = 0
+
+    def interpolate_batch(self, frame0, frame1, time):
+        self.calls += 1
+        sleep(0.6 if self.calls == 1 else 0.05)
+        return frame0 + (frame1 - frame0) * time[:, None, None, None]
+
+
+def test_summary_line_reports_start_up_apart_from_converting(clip, tmp_path, capsys, monkeypatch):
+    # the module, not the function that keras_fi.video exports under its name
+    convert_module = importlib.import_module("keras_fi.video.convert")
+    # 11 pairs at batch size 1: start-up at least 0.6 s, converting at least 10 x 0.05 s.
+    result = convert(clip, tmp_path / "api.mp4", model=SlowStart(), progress=False, batch_size=1)
+    assert 0.6 <= result.startup_seconds < result.seconds
+    assert result.converting_seconds >= 0.5
+    assert result.converting_seconds == pytest.approx(result.seconds - result.startup_seconds)
+
+    monkeypatch.setattr(convert_module, "load_model", lambda model: SlowStart())
+    code, err = run_cli([str(clip), "-o", str(tmp_path / "cli.mp4"), "--batch-size", "1"], capsys)
+    assert code == 0, err
+    line = err.strip().splitlines()[-1]
+    found = re.fullmatch(
+        r"wrote \S+cli\.mp4: 24 frames at 50 fps from 12 at 25 fps \(0 scene cut\(s\)\) in "
+        r"([\d.]+) s \(start-up ([\d.]+) s, converting ([\d.]+) s, ([\d.]+) fps\)",
+        line,
+    )
+    assert found, line
+    total, startup, converting, rate = map(float, found.groups())
+    assert startup >= 0.6 and converting >= 0.5
+    assert total == pytest.approx(startup + converting, abs=0.11)  # each rounded to 0.1 s
+    assert rate == pytest.approx(24 / converting, rel=0.2)
 
 
 # ----------------------------------------------------------------------------- pairs and folders

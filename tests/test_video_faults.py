@@ -22,6 +22,7 @@ from PIL import Image
 from test_video_convert import moving_frames, read_video, write_video
 
 from keras_fi.atomic_write import remove_stale_temporaries
+from keras_fi.errors import InputError
 from keras_fi.video import convert
 from keras_fi.video import io as video_io
 
@@ -74,7 +75,7 @@ def test_truncated_video_warns_and_says_how_many_frames_were_converted(
     assert len(warnings) == 1, err
     decoded = len(read_video(output)["frames"]) // 2
     assert 2 <= decoded < 40
-    assert f"only {decoded} of the 40 frames" in warnings[0]
+    assert "of the 1.60 s its header declares (truncated" in warnings[0]  # 40 frames at 25 fps
     assert f"converted the {decoded} decodable frames" in warnings[0]
 
 
@@ -86,7 +87,8 @@ def test_truncated_video_with_strict_fails_with_exit_2_and_writes_nothing(
     code, err = cli(argv, capsys)
     assert code == 2, err
     lines = err.strip().splitlines()
-    assert lines[-1].startswith("keras-fi interpolate: error:") and "of the 40 frames" in lines[-1]
+    assert lines[-1].startswith("keras-fi interpolate: error:")
+    assert "of the 1.60 s its header declares" in lines[-1]
     assert "Traceback" not in err
     assert os.listdir(tmp_path) == []
 
@@ -96,6 +98,76 @@ def test_complete_video_gives_no_warning(tmp_path, tiny_model, capsys):
     result = convert(clip, tmp_path / "out.mp4", model=tiny_model, progress=False, strict=True)
     assert result.warnings == () and result.input_frames == 12
     assert capsys.readouterr().err == ""
+
+
+# ----------------------------------------------------------------------------- dropped frames
+
+
+def dropped_frames_avi(path: Path, count: int = 30) -> Path:
+    """An MJPEG AVI whose capture dropped two frames in every four: its header declares ``count``
+    frames and the AVI muxer writes an empty chunk for each dropped one, as capture tools do."""
+    frames = moving_frames(count)
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("mjpeg", rate=25)
+        stream.width, stream.height, stream.pix_fmt = 64, 48, "yuvj420p"
+        for index in range(count):
+            if index % 4 in (2, 3) and index < count - 1:  # the last frame is kept
+                continue
+            video_frame = av.VideoFrame.from_ndarray(frames[index], format="rgb24")
+            video_frame.pts = index
+            for packet in stream.encode(video_frame):
+                container.mux(packet)
+        for packet in stream.encode(None):
+            container.mux(packet)
+    return path
+
+
+class ModelThatMustNotRun:
+    """A model whose use fails the test: a check meant to come before converting came after."""
+
+    def interpolate_batch(self, *args, **kwargs):
+        raise AssertionError("the model ran before the input was refused")
+
+
+@pytest.fixture(scope="module")
+def dropped(tmp_path_factory) -> Path:
+    return dropped_frames_avi(tmp_path_factory.mktemp("dropped") / "dropped.avi")
+
+
+def test_avi_with_dropped_frames_is_no_truncation_even_with_strict(
+    dropped, tmp_path, tiny_preset, capsys
+):
+    with av.open(str(dropped)) as container:  # what the test is about: gaps, all declared
+        assert container.streams.video[0].frames == 30
+        assert sum(1 for _ in container.decode(video=0)) < 20
+    output = tmp_path / "out.avi.mp4"
+    argv = ["interpolate", str(dropped), "-o", str(output), "--preset", tiny_preset, "--strict"]
+    code, err = cli(argv, capsys)
+    assert code == 0, err
+    assert "warning" not in err and "truncated" not in err, err
+    assert len(read_video(output)["frames"]) == 60  # the dropped frames' times are filled
+
+
+def test_avi_cut_short_is_refused_by_strict_before_converting(dropped, tmp_path):
+    data = dropped.read_bytes()
+    cut = tmp_path / "cut.avi"
+    cut.write_bytes(data[: len(data) * 2 // 3])  # a copy cut short: its index is lost too
+    output = tmp_path / "out" / "out.mp4"
+    output.parent.mkdir()
+    with pytest.raises(InputError, match=r"truncated or corrupt.*nothing written") as error:
+        convert(cut, output, model=ModelThatMustNotRun(), progress=False, strict=True)
+    assert "of the 1.20 s its header declares" in str(error.value)
+    assert os.listdir(output.parent) == []
+
+
+def test_avi_cut_short_warns_once_without_strict(dropped, tmp_path, tiny_model, capsys):
+    data = dropped.read_bytes()
+    cut = tmp_path / "cut.avi"
+    cut.write_bytes(data[: len(data) * 2 // 3])
+    result = convert(cut, tmp_path / "out.mp4", model=tiny_model, progress=False)
+    warnings = [line for line in capsys.readouterr().err.splitlines() if "warning" in line]
+    assert len(warnings) == 1 and "truncated or corrupt" in warnings[0], warnings
+    assert f"converted the {result.input_frames} decodable frames" in warnings[0]
 
 
 # ----------------------------------------------------------------------------- signals

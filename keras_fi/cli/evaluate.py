@@ -14,6 +14,17 @@ MAX_ROWS = 40  # as format_table: past it, the ten worst cases
 LAYOUT_CHOICES = ("auto", *LAYOUTS)
 PROTOCOL_CHOICES = ("auto", "two-frame", "multi-frame", "both")
 
+EPILOG = """\
+examples:
+  keras-fi evaluate middlebury_other/                        # the default preset
+  keras-fi evaluate middlebury_other/ --preset runs/tiny/preset --json tiny.json
+  keras-fi evaluate ucf101/ --method dis --images worst/     # a baseline, its worst triplets
+  keras-fi evaluate vimeo_septuplet/ --preset cascade_small_4f --protocol both --limit 100
+
+PATH is one set, e.g. Middlebury "other" (other-data/ and other-gt-interp/), the UCF101 triplets
+of DVF, Vimeo-90K (sequences/ and a test list) or a DAVIS folder of numbered frames.
+"""
+
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     """Register the ``evaluate`` subcommand."""
@@ -28,6 +39,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
             "Vimeo-90K sequences/ + tri_testlist.txt (or sep_testlist.txt: septuplets, im4 from im3 and im5, "
             "with im1 and im7 as the context of four-frame models), DAVIS folders of numbered frames."
         ),
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("path", metavar="PATH", help="folder of one evaluation set")
     parser.add_argument(

@@ -2,6 +2,16 @@
 
 from __future__ import annotations
 
+import argparse
+
+EPILOG = """\
+examples:
+  keras-fi export saved_model/                               # the default preset
+  keras-fi export --preset runs/tiny/preset tiny_saved_model/ --overwrite
+
+Serve it with TensorFlow Serving, or load it in Python: tf.saved_model.load("saved_model/").
+"""
+
 
 def add_parser(subparsers) -> None:
     parser = subparsers.add_parser(
@@ -11,6 +21,8 @@ def add_parser(subparsers) -> None:
         "(frame0, frame1 uint8 [batch, height, width, 3] -> frame uint8, the middle frame) and "
         "interpolate_at_time (+ time float32 [batch]); a four-frame model (context_frames=4) also "
         "gets interpolate_four_frames (frame_prev, frame0, frame1, frame_next, time).",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("out_dir", help="directory to create")
     parser.add_argument(

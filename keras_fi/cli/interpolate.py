@@ -154,8 +154,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     parser.add_argument(
         "--strict",
         action="store_true",
-        help="fail (exit 2, nothing written) when a video decodes fewer frames than it declares "
-        "(truncated file); by default the decodable frames are converted with a warning",
+        help="fail (exit 2, nothing written) when a video stream ends before the duration its "
+        "header declares (a truncated file: checked before converting) or a packet does not "
+        "decode; by default the decodable frames are converted with a warning",
     )
     parser.add_argument("--quiet", action="store_true", help="no progress or summary output")
     parser.add_argument("--overwrite", action="store_true", help="replace an existing output")
@@ -216,7 +217,7 @@ def run(args: argparse.Namespace) -> int:
         if not args.quiet:
             print(
                 f"wrote {result.output_frames} frames to {result.path} "
-                f"({result.input_frames} in, {result.scene_cuts} scene cut(s))",
+                f"({result.input_frames} in, {result.scene_cuts} scene cut(s)) {result.timing()}",
                 file=sys.stderr,
             )
         return 0
@@ -241,7 +242,7 @@ def run(args: argparse.Namespace) -> int:
         print(
             f"wrote {result.path}: {result.output_frames} frames at {float(result.output_rate):.6g} fps "
             f"from {result.input_frames} at {float(result.input_rate):.6g} fps "
-            f"({result.scene_cuts} scene cut(s), {result.seconds:.1f} s)",
+            f"({result.scene_cuts} scene cut(s)) {result.timing()}",
             file=sys.stderr,
         )
     return 0

@@ -11,6 +11,7 @@ import threading
 
 from keras_fi.cli import interrupts
 from keras_fi.errors import KerasFIError
+from keras_fi.optional import quiet_tensorflow_logs
 from keras_fi.version import __version__
 
 # Subcommand modules, in the order `keras-fi --help` lists them.
@@ -74,10 +75,9 @@ def console_main(argv: list[str] | None = None) -> None:
 def main(argv: list[str] | None = None, *, watchdog: bool = False) -> int:
     # keras_fi trains and serves on JAX by default; an explicit KERAS_BACKEND wins.
     os.environ.setdefault("KERAS_BACKEND", "jax")
-    # TensorFlow's C++ start-up lines (oneDNN, CPU features) are not for users: its INFO and
-    # WARNING logs go through both of these (absl prints them before it is initialised).
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    os.environ.setdefault("GLOG_minloglevel", "2")
+    # TensorFlow's C++ start-up lines (oneDNN, CPU features) are not for users; `import
+    # keras_fi` hid them already, this says so where the commands start.
+    quiet_tensorflow_logs()
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):

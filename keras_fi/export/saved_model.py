@@ -16,7 +16,8 @@ Signatures:
   signatures repeat ``frame0`` and ``frame1`` as the context, as the model does without it.
 
 Every signature refuses, with an ``InvalidArgumentError`` that says which input is wrong, frames
-whose shapes differ from ``frame0``'s, a ``time`` of another batch size, and times outside [0, 1].
+not of rank 4 (a single ``(height, width, 3)`` frame needs a batch axis), frames whose shapes
+differ from ``frame0``'s, a ``time`` of another batch size, and times outside [0, 1].
 """
 
 from __future__ import annotations
@@ -85,7 +86,9 @@ def _export_here(preset, target: Path) -> None:
         if isinstance(preset, FourierInterpolator)
         else FourierInterpolator.from_preset(str(preset))
     )
-    frames = tf.TensorSpec([None, None, None, 3], tf.uint8)
+    # Frames of any rank, checked in the graph (`check_rank`): a fixed rank would refuse a
+    # single (height, width, 3) frame in the caller's binding code, with no word of the rank.
+    frames = tf.TensorSpec(None, tf.uint8)
     times = tf.TensorSpec([None], tf.float32)
     four = getattr(model, "context_frames", 2) == 4
 
@@ -127,7 +130,34 @@ def _export_here(preset, target: Path) -> None:
         checks.append(tf.debugging.Assert(in_range, ["time must be in [0, 1], got", time]))
         return checks
 
+    def check_rank(**named):
+        """Refuse frames that are not (batch, height, width, 3) (InvalidArgumentError); then
+        the frames with that shape known to the graph."""
+        checks = [
+            tf.debugging.Assert(
+                tf.logical_and(tf.equal(tf.rank(frame), 4), tf.equal(tf.shape(frame)[-1], 3)),
+                [
+                    f"{name} must have rank 4 (batch, height, width, 3); add a batch axis to a "
+                    f"single frame (frame[None]); {name}:",
+                    tf.shape(frame),
+                ],
+            )  # fmt: skip
+            for name, frame in named.items()
+            if frame is not None
+        ]
+        with tf.control_dependencies(checks):
+            return [None if frame is None else as_batch(frame) for frame in named.values()]
+
+    def as_batch(frame):
+        """``frame`` with its rank (4) known to the graph. A reshape, not ``tf.ensure_shape``:
+        shape inference would refuse a rank-3 frame with its own words, before `check_rank`."""
+        shape = tf.shape(frame)
+        return tf.reshape(frame, tf.stack([-1, shape[-3], shape[-2], 3]))
+
     def run(frame0, frame1, time, frame_prev=None, frame_next=None):
+        frame0, frame1, frame_prev, frame_next = check_rank(
+            frame0=frame0, frame1=frame1, frame_prev=frame_prev, frame_next=frame_next
+        )
         with tf.control_dependencies(check(frame0, frame1, time, frame_prev, frame_next)):
             frame0, frame1, time = tf.identity(frame0), tf.identity(frame1), tf.identity(time)
         inputs = {"frame0": to_float(frame0), "frame1": to_float(frame1), "time": time}

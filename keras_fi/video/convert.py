@@ -23,8 +23,11 @@ its timing, its duration (last timestamp plus the last frame's duration) and its
 ``factor=f`` it stays variable-rate: every original frame at its own timestamp, ``f - 1`` frames
 evenly between it and the next (``f * n`` frames). With ``fps=R`` the output is on the constant
 grid of ``R`` and each output frame is made at its instant from the two source frames around it
-(``ceil(duration * R)`` frames). A video that decodes fewer frames than it declares (a truncated file) is
-converted as far as it decodes, with a warning on stderr (``strict=True``: an error).
+(``ceil(duration * R)`` frames). A video whose stream ends before the duration its header
+declares (a truncated file), or with packets the decoder refuses, is converted as far as it
+decodes, with a warning on stderr; ``strict=True`` refuses it instead, before converting where a
+pass over the packets shows it. Empty packets (an AVI's dropped frames) are no shortfall: the
+frames around them cover their time.
 """
 
 from __future__ import annotations
@@ -43,7 +46,7 @@ import numpy as np
 from keras_fi.atomic_write import atomic_write
 from keras_fi.errors import InputError
 from keras_fi.video import io as video_io
-from keras_fi.video.engine import BatchedInterpolator, make_engine
+from keras_fi.video.engine import BatchedInterpolator, make_engine, peak
 from keras_fi.video.pipeline import DECODE_QUEUE_SIZE, DONE, ENCODE_QUEUE_SIZE, Pipeline
 from keras_fi.video.progress import Progress
 from keras_fi.video.scene import DEFAULT_SCENE_THRESHOLD, is_scene_cut, scene_score, thumbnail
@@ -153,7 +156,10 @@ class ConversionResult:
         output_rate: output frame rate (``None`` for frame folders).
         scene_cuts: source pairs treated as scene cuts (no blending).
         interpolated_frames: output frames made by the model.
-        seconds: wall-clock time of the conversion.
+        seconds: wall-clock time of the conversion, start-up included.
+        startup_seconds: the part of ``seconds`` before frames flowed: until the model's first
+            call returned (the model loaded and that call compiled), or until the model was
+            loaded where no frame needed it. The rest is `converting_seconds`.
         warnings: non-fatal problems (e.g. a stream the output container could not hold).
         queue_peaks: videos: the most items that ever waited between decoding and the model,
             and between the model and encoding (each at most its queue's size, so memory is
@@ -170,6 +176,28 @@ class ConversionResult:
     seconds: float
     warnings: tuple[str, ...] = ()
     queue_peaks: tuple[int, int] | None = None
+    startup_seconds: float = 0.0
+
+    @property
+    def converting_seconds(self) -> float:
+        """Wall-clock seconds after start-up: what a longer input costs more of."""
+        return max(0.0, self.seconds - self.startup_seconds)
+
+    def timing(self) -> str:
+        """The time taken, start-up apart from conversion, e.g.
+        ``in 12.3 s (start-up 8.1 s, converting 4.2 s, 38 fps)``: the frames per second are the
+        output frames over the converting time, the rate a longer input runs at.
+
+        >>> ConversionResult(Path("x.mp4"), 81, 162, None, None, 0, 81, 12.3,
+        ...                  startup_seconds=8.1).timing()
+        'in 12.3 s (start-up 8.1 s, converting 4.2 s, 38.6 fps)'
+        """
+        converting = self.converting_seconds
+        rate = f", {self.output_frames / converting:.3g} fps" if converting > 0 else ""
+        return (
+            f"in {self.seconds:.1f} s (start-up {self.startup_seconds:.1f} s, "
+            f"converting {converting:.1f} s{rate})"
+        )
 
 
 def _check_options(batch_size, tile_size, scene_threshold, crf=None) -> None:
@@ -375,8 +403,9 @@ def convert(
             keeps the encoder's default.
         progress: show a progress line on stderr.
         overwrite: replace an existing ``dst``.
-        strict: fail (and write nothing) when fewer frames decode than the file declares (a
-            truncated file); by default they are converted with a warning.
+        strict: fail (and write nothing) when the video stream ends before its declared
+            duration (checked before converting) or a packet does not decode; by default the
+            decodable frames are converted with a warning.
 
     Returns a `ConversionResult` (frame counts, rates, timing). Raises `InputError` for unusable
     input, options or output path (with ``strict``, a truncated input), `PresetError` for an
@@ -392,6 +421,8 @@ def convert(
     src, dst, codec = _check_video_paths(src, dst, codec, overwrite)
     with video_io.VideoReader(src) as reader:
         output_rate = resolve_output_rate(reader.rate, factor=factor, fps=fps)
+        if strict:
+            _refuse_incomplete(reader.scan_shortfall())
         step = source_step(reader.rate, output_rate)
         stream = reader.demux(timestamps=True)
         head_packets, head_frames = _read_head(stream, src)
@@ -404,12 +435,16 @@ def convert(
             writer = video_io.VideoWriter(
                 temporary, rate=output_rate, width=width, height=height, codec=codec, crf=crf,
                 source=reader, start_time=reader.start_time, target=dst, time_base=time_base,
+                bits=reader.bits,
             )  # fmt: skip
+            if reader.has_alpha:
+                writer.warnings.append(f"{src}: its alpha channel is not kept in video output")
             try:
                 engine = make_engine(
                     load_model(model), height, width,
                     batch_size=batch_size or default_batch_size(), tile_size=tile_size,
                 )  # fmt: skip
+                loaded = time_module.monotonic()
                 planner = _PairPlanner(
                     engine, step, scene_threshold, output_rate=None if subdivide else output_rate,
                     input_rate=reader.rate, subdivide=subdivide,
@@ -432,7 +467,7 @@ def convert(
         input_rate=reader.rate, output_rate=output_rate, scene_cuts=planner.scene_cuts,
         interpolated_frames=planner.interpolated, seconds=time_module.monotonic() - started,
         warnings=tuple(writer.warnings) + ((shortfall,) if shortfall else ()),
-        queue_peaks=queue_peaks,
+        queue_peaks=queue_peaks, startup_seconds=(engine.first_output_at or loaded) - started,
     )  # fmt: skip
 
 
@@ -520,16 +555,23 @@ def _stream(stream, head_frames, planner: _PairPlanner, writer, bar, src) -> tup
         return source_frames, (decoded.peak, encoded.peak)
 
 
+def _refuse_incomplete(shortfall: str | None) -> None:
+    """``--strict``: raise `InputError` for a video that is truncated or corrupt."""
+    if shortfall is not None:
+        raise InputError(
+            f"{shortfall}; nothing written (without --strict the decodable frames are converted)"
+        )
+
+
 def _shortfall(reader, source_frames: int, strict: bool) -> str | None:
-    """The warning for a video that decoded fewer frames than it declares (None if it did not);
-    with ``strict`` an error instead."""
+    """The warning for a video that is truncated or corrupt (`VideoReader.shortfall`; None if it
+    is not); with ``strict`` an error instead (the packets were checked before converting, the
+    decoding only now)."""
     shortfall = reader.shortfall()
     if shortfall is None:
         return None
     if strict:
-        raise InputError(
-            f"{shortfall}; nothing written (without --strict the decodable frames are converted)"
-        )
+        _refuse_incomplete(shortfall)
     shortfall = f"{shortfall}; converted the {source_frames} decodable frames"
     video_io.print_warning(shortfall)
     return shortfall
@@ -616,11 +658,13 @@ def convert_folder(
     frames = _input_frames(src)
     step = source_step(Fraction(1), resolve_output_rate(Fraction(1), factor=factor))
     _check_output_folder(src, dst, overwrite)
-    first = video_io.read_image(frames[0])
+    first = video_io.read_frame(frames[0])
+    grey = video_io.is_grey_image(frames[0])
     height, width = first.shape[:2]
     model = load_model(model)
     batch_size = batch_size or default_batch_size()
     engine = make_engine(model, height, width, batch_size=batch_size, tile_size=tile_size)
+    loaded = time_module.monotonic()
     planner = _PairPlanner(engine, step, scene_threshold)
     total = factor * (len(frames) - 1) + 1
     written = 0
@@ -628,23 +672,25 @@ def convert_folder(
         atomic_write(dst, directory=True) as temporary,
         Progress(total, enabled=progress, description=dst.name or str(dst)) as bar,
     ):
+
+        def write_ready() -> None:
+            nonlocal written
+            for output in engine.pop_ready():
+                video_io.write_frame(temporary / f"{written:06d}.png", output, grey=grey)
+                written += 1
+                bar.update()
+
         for path in frames:
-            frame = first if path == frames[0] else video_io.read_image(path)
-            if frame.shape != first.shape:
+            frame = first if path == frames[0] else video_io.read_frame(path)
+            if frame.shape[:2] != first.shape[:2]:
                 raise InputError(
                     f"{path} is {frame.shape[1]}x{frame.shape[0]} but {frames[0].name} is "
                     f"{width}x{height}; all frames must have the same size"
                 )
-            planner.push(frame)
-            for output in engine.pop_ready():
-                video_io.write_image(temporary / f"{written:06d}.png", output)
-                written += 1
-                bar.update()
+            planner.push(conform(frame, first))
+            write_ready()
         planner.finish(hold_last=False)
-        for output in engine.pop_ready():
-            video_io.write_image(temporary / f"{written:06d}.png", output)
-            written += 1
-            bar.update()
+        write_ready()
     return ConversionResult(
         path=dst,
         input_frames=len(frames),
@@ -654,7 +700,26 @@ def convert_folder(
         scene_cuts=planner.scene_cuts,
         interpolated_frames=planner.interpolated,
         seconds=time_module.monotonic() - started,
+        startup_seconds=(engine.first_output_at or loaded) - started,
     )
+
+
+def conform(frame: np.ndarray, like: np.ndarray) -> np.ndarray:
+    """``frame`` with the sample type and channels of ``like`` (a folder keeps its first frame's
+    depth and alpha): samples rescaled, an opaque alpha added or the alpha dropped.
+
+    Example:
+    >>> conform(np.full((1, 1, 3), 255, np.uint8), np.zeros((1, 1, 4), np.uint16)).tolist()
+    [[[65535, 65535, 65535, 65535]]]
+    """
+    if frame.dtype != like.dtype:
+        scale = peak(like.dtype) / peak(frame.dtype)
+        top = peak(like.dtype)
+        frame = np.clip(np.floor(frame * scale + 0.5), 0, top).astype(like.dtype)
+    if frame.shape[-1] < like.shape[-1]:
+        opaque = np.full(frame.shape[:2] + (1,), peak(like.dtype), like.dtype)
+        frame = np.concatenate([frame, opaque], axis=-1)
+    return frame[..., : like.shape[-1]]
 
 
 def pair_output_paths(dst: str | os.PathLike, times: Sequence[float]) -> list[Path]:
@@ -742,12 +807,13 @@ def interpolate_pair(
             raise InputError(
                 f"cannot write {output}: use an image extension ({', '.join(video_io.IMAGE_EXTENSIONS)})"
             )
-    image0, image1 = video_io.read_image(sources[0]), video_io.read_image(sources[1])
-    if image0.shape != image1.shape:
+    image0, image1 = video_io.read_frame(sources[0]), video_io.read_frame(sources[1])
+    if image0.shape[:2] != image1.shape[:2]:
         raise InputError(
             f"{sources[0]} is {image0.shape[1]}x{image0.shape[0]} but {sources[1]} is "
             f"{image1.shape[1]}x{image1.shape[0]}; the two images must have the same size"
         )
+    image1 = conform(image1, image0)
     model = load_model(model)
     between = sum(0.0 < value < 1.0 for value in values)
     batch_size = batch_size or default_batch_size()
@@ -760,8 +826,14 @@ def interpolate_pair(
         else:
             engine.add_interpolation(image0, image1, value)
     engine.flush()
+    grey = video_io.is_grey_image(sources[0]) and video_io.is_grey_image(sources[1])
     with contextlib.ExitStack() as stack:
         for output, frame in zip(outputs, engine.pop_ready()):
+            frame, reduced = video_io.reduce_for(output, frame)
+            if reduced and output == outputs[0]:
+                video_io.print_warning(
+                    f"{output.suffix} files cannot hold it: {reduced} (use .png to keep them)"
+                )
             temporary = stack.enter_context(video_io.atomic_output(output, overwrite=overwrite))
-            video_io.write_image(temporary, frame)
+            video_io.write_frame(temporary, frame, grey=grey)
     return outputs

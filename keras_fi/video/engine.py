@@ -9,6 +9,7 @@ the engine for a model.
 
 from __future__ import annotations
 
+import time as time_module
 from collections import OrderedDict, deque
 from collections.abc import Iterator
 
@@ -17,19 +18,57 @@ import numpy as np
 from keras_fi.video.tiling import DEFAULT_TILE_SIZE, Tile, plan_tiles
 
 
-def _to_uint8(frames: np.ndarray) -> np.ndarray:
-    return np.clip(np.floor(frames * 255.0 + 0.5), 0, 255).astype(np.uint8)
+def peak(dtype) -> float:
+    """The sample value of full white for frames of ``dtype``: 255 (uint8), 65535 (uint16).
+
+    Example:
+    >>> peak(np.uint8), peak(np.uint16)
+    (255.0, 65535.0)
+    """
+    return float(np.iinfo(dtype).max)
+
+
+def _from_float(frames: np.ndarray, dtype) -> np.ndarray:
+    """float32 frames in [0, 1] as integer samples of ``dtype`` (rounded, clipped)."""
+    top = peak(dtype)
+    return np.clip(np.floor(frames * top + 0.5), 0, top).astype(dtype)
 
 
 class _Slot:
-    """One output frame in order: finished (``frame`` set) or waiting for its tiles."""
+    """One output frame in order: finished (``frame`` set) or waiting for its tiles.
 
-    __slots__ = ("frame", "accumulator", "remaining")
+    ``dtype``: the samples of the source frames (uint8 or uint16), which the output keeps;
+    ``alpha``: for RGBA sources, the output's alpha (the sources' alphas blended at its time:
+    the model moves the colours only), float32 ``(height, width, 1)`` in [0, 1].
+    """
+
+    __slots__ = ("frame", "accumulator", "remaining", "dtype", "alpha")
 
     def __init__(self, frame: np.ndarray | None = None, remaining: int = 0) -> None:
         self.frame = frame
         self.accumulator = None
         self.remaining = remaining
+        self.dtype = np.uint8
+        self.alpha = None
+
+    @classmethod
+    def interpolation(cls, frame0, frame1, time: float, remaining: int) -> _Slot:
+        """The slot of a frame the model makes at ``time`` between ``frame0`` and ``frame1``."""
+        slot = cls(None, remaining)
+        slot.dtype = frame0.dtype
+        if frame0.shape[-1] == 4:
+            scale = np.float32(1 / peak(frame0.dtype))
+            alpha0 = frame0[..., 3:].astype(np.float32) * scale
+            alpha1 = frame1[..., 3:].astype(np.float32) * scale
+            slot.alpha = alpha0 + (alpha1 - alpha0) * np.float32(time)
+        return slot
+
+    def finish(self, rgb: np.ndarray) -> None:
+        """The model's float32 RGB in [0, 1] becomes the frame, with the alpha, in ``dtype``."""
+        if self.alpha is not None:
+            rgb = np.concatenate([rgb, self.alpha], axis=-1)
+        self.frame = _from_float(rgb, self.dtype)
+        self.alpha = None
 
 
 class BatchedInterpolator:
@@ -78,6 +117,9 @@ class BatchedInterpolator:
         self._queue: deque[_Slot] = deque()
         self._items: deque[tuple] = deque()
         self.model_calls = 0
+        # When the first model call returned (time.monotonic()): start-up, its compilation
+        # included, ends there; None until then.
+        self.first_output_at: float | None = None
         self.context = getattr(model, "context_frames", 2) == 4
 
     @property
@@ -95,12 +137,13 @@ class BatchedInterpolator:
         time: float,
         context: tuple[np.ndarray, np.ndarray] | None = None,
     ) -> None:
-        """Append the frame at ``time`` between ``frame0`` and ``frame1`` (uint8 RGB).
+        """Append the frame at ``time`` between ``frame0`` and ``frame1``: RGB or RGBA, uint8 or
+        uint16 samples; the output has the same (its alpha blended between the two).
 
         ``context``: ``(frame_prev, frame_next)`` for a four-frame model (ignored otherwise);
         ``None`` repeats ``frame0`` and ``frame1``.
         """
-        slot = _Slot(None, remaining=len(self.tiles))
+        slot = _Slot.interpolation(frame0, frame1, time, remaining=len(self.tiles))
         self._queue.append(slot)
         frame_prev, frame_next = context if context is not None else (frame0, frame1)
         for tile in self.tiles:
@@ -136,29 +179,36 @@ class BatchedInterpolator:
         else:
             outputs = self.model.interpolate_batch(frame0, frame1, times)
         outputs = np.asarray(outputs, np.float32)
-        self.model_calls += 1
+        self._called()
         for (slot, tile, *_), output in zip(items, outputs):
             self._deliver(slot, tile, output)
 
+    def _called(self) -> None:
+        """Counts a model call that made output frames (and times the first)."""
+        self.model_calls += 1
+        if self.first_output_at is None:
+            self.first_output_at = time_module.monotonic()
+
     @staticmethod
     def _tile_batch(frames, tiles) -> np.ndarray:
-        """float32 batch in [0, 1] of each uint8 frame's tile."""
-        batch = np.stack([frame[tile.slices] for frame, tile in zip(frames, tiles)])
+        """float32 batch in [0, 1] of each frame's tile, its RGB (uint8 or uint16 samples)."""
+        batch = np.stack([frame[tile.slices][..., :3] for frame, tile in zip(frames, tiles)])
+        scale = 1 / peak(batch.dtype)
         batch = batch.astype(np.float32)
-        batch *= 1 / 255
+        batch *= scale
         return batch
 
     def _deliver(self, slot: _Slot, tile: Tile, output: np.ndarray) -> None:
         """Put one tile's output (float32 in [0, 1]) into its frame."""
         if not self.tiled:
-            slot.frame = _to_uint8(output)
+            slot.finish(output)
             return
         if slot.accumulator is None:
             slot.accumulator = np.zeros((self.height, self.width, 3), np.float32)
         slot.accumulator[tile.slices] += output * tile.weight
         slot.remaining -= 1
         if slot.remaining == 0:
-            slot.frame = _to_uint8(slot.accumulator)
+            slot.finish(slot.accumulator)
             slot.accumulator = None
 
 
@@ -265,7 +315,7 @@ class MotionReuseInterpolator(BatchedInterpolator):
         ):
             self.start_pair(frame0, frame1, (frame_prev, frame_next))
             pair = self._current
-        slot = _Slot(None, remaining=len(self.tiles))
+        slot = _Slot.interpolation(frame0, frame1, time, remaining=len(self.tiles))
         self._queue.append(slot)
         time = float(time)
         for index in range(len(self.tiles)):
@@ -412,7 +462,7 @@ class MotionReuseInterpolator(BatchedInterpolator):
         outputs = self.model.synthesize_batch(
             frame0, frame1, times, motion, outer[0], outer[1], context=(frame_prev, frame_next)
         )
-        self.model_calls += 1
+        self._called()
         for (slot, index, _, pair), output in zip(items, outputs):
             self._deliver(slot, self.tiles[index], np.asarray(output, np.float32))
             pair.items -= 1

@@ -6,7 +6,9 @@ muxes those packets unchanged (no audio re-encode), so memory stays flat in the 
 
 Colour: frames are converted to RGB with the matrix and range the stream declares (BT.601/709/
 2020, limited or full) and converted back with the same, and the output stream is tagged with the
-input's colour description, so colours survive the round trip. 10-bit input is processed in 8 bits.
+input's colour description, so colours survive the round trip. Video deeper than 8 bits (10-bit HEVC,
+16-bit FFV1) is decoded to 16-bit RGB and written in the deepest format the encoder has (e.g.
+``yuv420p10le`` for libx265, libx264 and FFV1; a warning when it has only 8 bits).
 
 Odd frame sizes: H.264/H.265 4:2:0 cannot store an odd width or height, so for an odd-sized
 frame the writer keeps the exact size and uses 4:4:4 chroma (``yuv444p``) when the codec has it;
@@ -228,6 +230,130 @@ def write_image(path: str | os.PathLike, frame: np.ndarray) -> None:
     Image.fromarray(frame).save(path, format=image_format, **options)
 
 
+# Frames at their source depth and with alpha: what the converters carry (`read_frame`).
+# Pillow modes that hold an alpha channel (palette images with a transparency entry do too).
+_ALPHA_MODES = {"RGBA", "RGBa", "LA", "La", "PA"}
+_GREY_MODES = {"1", "L", "LA", "La", "I", "F"} | {m for m in _WIDE_MODES if m.startswith("I;16")}
+# Formats whose files hold alpha, and 16-bit samples (as this package writes them).
+_ALPHA_SUFFIXES = {".png", ".webp", ".tif", ".tiff"}
+_DEEP_SUFFIXES = {".png"}
+
+
+def _png_bit_depth(path: Path) -> int:
+    """The sample depth a PNG file's header declares (8 for other files)."""
+    with open(path, "rb") as handle:
+        header = handle.read(25)
+    if header[:8] != b"\x89PNG\r\n\x1a\n" or len(header) < 25:
+        return 8
+    return header[24]
+
+
+def is_grey_image(path: str | os.PathLike) -> bool:
+    """Whether an image file is greyscale (with or without alpha), by its Pillow mode."""
+    from PIL import Image
+
+    with Image.open(path) as image:
+        return image.mode in _GREY_MODES
+
+
+def read_frame(path: str | os.PathLike) -> np.ndarray:
+    """Read an image at its own depth, with its alpha: ``(height, width, 3 or 4)``, uint8, or
+    uint16 for 16-bit files (16-bit grey, RGB and RGBA PNG, 16-bit grey TIFF).
+
+    Greyscale comes as three equal channels (`is_grey_image` tells, for writing it back).
+    16-bit colour PNGs are decoded with PyAV's FFmpeg, since Pillow reads them in 8 bits.
+
+    Example:
+    >>> import tempfile
+    >>> path = Path(tempfile.mkdtemp()) / "grey16.png"
+    >>> write_frame(path, np.full((2, 2, 3), 40000, np.uint16), grey=True)
+    >>> frame = read_frame(path); frame.dtype, frame.shape, int(frame[0, 0, 0])
+    (dtype('uint16'), (2, 2, 3), 40000)
+    """
+    from PIL import Image, UnidentifiedImageError
+
+    path = check_input_file(path)
+    try:
+        with Image.open(path) as image:
+            alpha = image.mode in _ALPHA_MODES or "transparency" in image.info
+            if image.mode in _WIDE_MODES and image.mode != "F":
+                samples = np.clip(np.asarray(image, dtype=np.int64), 0, 65535)
+                return np.repeat(samples.astype(np.uint16)[..., None], 3, axis=-1)
+            if _png_bit_depth(path) == 16:
+                return _decode_with_ffmpeg(path, alpha)
+            if alpha:
+                return np.asarray(image.convert("RGBA"), dtype=np.uint8)
+            return image_to_rgb8(image)
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as error:
+        raise InputError(f"cannot read image {path}: {error}") from None
+
+
+def _decode_with_ffmpeg(path: Path, alpha: bool) -> np.ndarray:
+    av = _av()
+    with av.open(str(path)) as container:
+        frame = next(container.decode(video=0))
+        return frame.to_ndarray(format="rgba64le" if alpha else "rgb48le")
+
+
+def reduce_for(path: str | os.PathLike, frame: np.ndarray) -> tuple[np.ndarray, str | None]:
+    """The frame as the file format of ``path`` can hold it, and what was reduced (or ``None``):
+    only PNG holds 16-bit samples here, only PNG, WebP and TIFF hold alpha.
+
+    Example:
+    >>> frame, reduced = reduce_for("out.jpg", np.zeros((1, 1, 4), np.uint16))
+    >>> frame.dtype, frame.shape, reduced
+    (dtype('uint8'), (1, 1, 3), '16-bit samples to 8 bits and alpha dropped')
+    """
+    suffix = Path(path).suffix.lower()
+    reduced = []
+    if frame.dtype != np.uint8 and suffix not in _DEEP_SUFFIXES:
+        frame = np.floor(frame.astype(np.float32) * (255 / 65535) + 0.5).astype(np.uint8)
+        reduced.append("16-bit samples to 8 bits")
+    if frame.shape[-1] == 4 and suffix not in _ALPHA_SUFFIXES:
+        frame = frame[..., :3]
+        reduced.append("alpha dropped")
+    return frame, " and ".join(reduced) or None
+
+
+def write_frame(path: str | os.PathLike, frame: np.ndarray, *, grey: bool = False) -> None:
+    """Write a frame as `read_frame` gives it: RGB or RGBA, uint8 or uint16 (16-bit: PNG only);
+    ``grey`` writes one channel (and alpha), as a greyscale source had it.
+
+    Pillow writes 8-bit images and 16-bit grey; PyAV's PNG encoder writes 16-bit colour.
+    """
+    path = Path(path)
+    channels = frame.shape[-1]
+    if frame.dtype == np.uint8 and not grey:
+        return write_image(path, frame)
+    if frame.dtype == np.uint16 and path.suffix.lower() not in _DEEP_SUFFIXES:
+        raise InputError(f"cannot write 16-bit samples to {path}: use .png")
+    if grey and (frame.dtype == np.uint8 or channels == 3):
+        from PIL import Image
+
+        luma = frame[..., 0]
+        if channels == 4:
+            image = Image.fromarray(np.stack([luma, frame[..., 3]], axis=-1), "LA")
+        else:
+            image = Image.fromarray(luma)  # mode L, or I;16 for uint16
+        image.save(path)
+        return
+    _encode_png16(path, frame, grey)
+
+
+def _encode_png16(path: Path, frame: np.ndarray, grey: bool) -> None:
+    av = _av()
+    alpha = frame.shape[-1] == 4
+    source = av.VideoFrame.from_ndarray(
+        np.ascontiguousarray(frame), format="rgba64le" if alpha else "rgb48le"
+    )
+    pix_fmt = ("ya16be" if grey else "rgba64be") if alpha else "rgb48be"
+    context = av.CodecContext.create("png", "w")
+    context.width, context.height, context.pix_fmt = frame.shape[1], frame.shape[0], pix_fmt
+    context.time_base = Fraction(1, 1)
+    packets = context.encode(source.reformat(format=pix_fmt)) + context.encode(None)
+    path.write_bytes(b"".join(bytes(packet) for packet in packets))
+
+
 # ---------------------------------------------------------------------------------------------
 # Video
 
@@ -258,6 +384,34 @@ class ColorInfo:
     @property
     def sws_range(self) -> str:
         return "JPEG" if self.color_range == 2 else "MPEG"
+
+
+class StreamEnds:
+    """How far a file's packets reach (seconds, in the file's own timeline): the video
+    stream's end and the end of every stream read. A video packet without a duration lasts one
+    ``frame_period``.
+
+    Example:
+    >>> import av
+    >>> packet = av.Packet(b"x"); packet.pts, packet.time_base = 24, Fraction(1, 25)
+    >>> ends = StreamEnds(Fraction(1, 25)); ends.add(packet, video=True); ends.video
+    Fraction(1, 1)
+    """
+
+    def __init__(self, frame_period: Fraction) -> None:
+        self.frame_period = frame_period
+        self.video: Fraction | None = None
+        self.any: Fraction | None = None
+
+    def add(self, packet, *, video: bool) -> None:
+        if packet.pts is None or not packet.time_base:
+            return
+        end = (packet.pts + (packet.duration or 0)) * Fraction(packet.time_base)
+        if video and not packet.duration:
+            end += self.frame_period
+        self.any = end if self.any is None else max(self.any, end)
+        if video:
+            self.video = end if self.video is None else max(self.video, end)
 
 
 class VideoReader:
@@ -310,9 +464,14 @@ class VideoReader:
         # Set from the first decoded frame (streams do not always declare them up front).
         self.color = ColorInfo()
         self.rotation = 0
+        self.bits = 8  # the deepest sample; deeper than 8: frames come as uint16
+        self.has_alpha = False  # the stream has alpha (not carried: frames are RGB)
         self._seen_frame = False
         self.start_time = self._start_time()
         self.frames_decoded = 0
+        self.undecodable = 0  # video packets the decoder refused
+        self._decode_error: str | None = None
+        self._ends = StreamEnds(1 / self.rate)
 
     def _start_time(self) -> Fraction:
         if self.stream.start_time is not None and self.stream.time_base:
@@ -338,32 +497,79 @@ class VideoReader:
         return None
 
     def shortfall(self) -> str | None:
-        """After `demux`: why fewer frames decoded than the file declares, or ``None``.
+        """After `demux`: why the file is not complete (truncated or corrupt), or ``None``.
 
-        FFmpeg's threaded decoding drops a truncated file's missing frames without an error, so
-        the count is the check: fewer frames than the header's frame count, or (without one)
-        clearly fewer than its duration times the frame rate.
+        Judged by where the stream ends, not by counting frames: an AVI's empty chunks are frames
+        its capture dropped (or repeated), declared in its header but never in the file, and the
+        timestamps of the frames around them cover that time. A file is short when its last
+        video packet ends clearly before the duration its header declares (see `_judge`), or
+        when the decoder refused some of its packets.
         """
-        decoded = self.frames_decoded
-        if self.stream.frames:
-            expected, source = int(self.stream.frames), "its header declares"
-            short = decoded < expected
+        message = self._judge(self._ends)
+        if message is None and self.undecodable:
+            message = (
+                f"{self.path}: {self.undecodable} video packet(s) could not be decoded "
+                f"({self._decode_error}; corrupt file?)"
+            )
+        return message
+
+    def scan_shortfall(self) -> str | None:
+        """`shortfall` before converting: one pass over the file's packets without decoding
+        them (reading the file once, far quicker than decoding it), or a demuxer error."""
+        av = _av()
+        ends = StreamEnds(1 / self.rate)
+        try:
+            with av.open(str(self.path)) as container:
+                for packet in container.demux():
+                    ends.add(packet, video=packet.stream.index == self.stream.index)
+        except (av.FFmpegError, OSError) as error:
+            return f"{self.path}: cannot be read to its end ({_reason(error)}; truncated or corrupt file?)"
+        return self._judge(ends)
+
+    def _judge(self, ends: StreamEnds) -> str | None:
+        """Whether ``ends`` falls short of what the file declares: the video stream's end
+        against the header's frame count and stream duration (within one frame), else the end
+        of every stream read against the file's duration (within 2 %, at least two frames)."""
+        declared = self._declared_video_seconds()
+        period = 1 / self.rate
+        if declared is not None:
+            end, whose, tolerance = ends.video, "its header declares", period
+            start = self.start_time
+        elif self.container.duration:
+            declared = Fraction(self.container.duration, 1_000_000)
+            end, whose = ends.any, "its duration declares"
+            tolerance = max(2 * period, declared / 50)
+            start = Fraction(self.container.start_time or 0, 1_000_000)
         else:
-            expected, source = self.estimated_frames, "its duration implies"
-            short = expected is not None and decoded < expected - max(2, expected // 50)
-        if not short:
+            return None
+        reached = Fraction(0) if end is None else end - start
+        if reached >= declared - tolerance:
             return None
         return (
-            f"{self.path}: only {decoded} of the {expected} frames {source} could be decoded "
-            "(truncated or corrupt file?)"
+            f"{self.path}: the video ends at {float(reached):.2f} s of the {float(declared):.2f} "
+            f"s {whose} (truncated or corrupt file?)"
         )
+
+    def _declared_video_seconds(self) -> Fraction | None:
+        """The video stream's duration by its header: the longer of its frame count over its
+        rate and its own duration (FFmpeg estimates an AVI's duration from the file size when
+        the index is lost: the frame count is then the header's word)."""
+        declared = []
+        if self.stream.frames:
+            declared.append(int(self.stream.frames) / self.rate)
+        if self.stream.duration and self.stream.time_base:
+            declared.append(self.stream.duration * Fraction(self.stream.time_base))
+        return max(declared) if declared else None
 
     @property
     def metadata(self) -> dict[str, str]:
         return {k: v for k, v in self.container.metadata.items() if k.lower() not in _SKIP_METADATA}
 
     def demux(self, timestamps: bool = False) -> Iterator[tuple[str, object]]:
-        """Yield ``("frame", rgb_uint8_array)`` and ``("packet", av.Packet)`` in file order.
+        """Yield ``("frame", rgb_array)`` and ``("packet", av.Packet)`` in file order.
+
+        Frames are ``(height, width, 3)`` uint8, or uint16 when the stream has more than 8 bits
+        per sample (10-bit video keeps its depth: `bits`).
 
         Args:
             timestamps: yield each frame as ``(rgb_uint8_array, time, duration)`` instead: its
@@ -376,30 +582,49 @@ class VideoReader:
         av = _av()
         try:
             for packet in self.container.demux(self.stream, *self.copy_streams):
-                if packet.stream.index == self.stream.index:
-                    for frame in packet.decode():
-                        if not self._seen_frame:
-                            self._seen_frame = True
-                            self.color = ColorInfo.from_frame(frame)
-                            self.rotation = int(frame.rotation or 0)
-                        self.frames_decoded += 1
-                        array = frame.to_ndarray(format="rgb24")
-                        if not timestamps:
-                            yield "frame", array
-                            continue
-                        base = frame.time_base or self.stream.time_base
-                        time = duration = None
-                        if frame.pts is not None and base:
-                            time = Fraction(frame.pts) * Fraction(base)
-                            if frame.duration:
-                                duration = Fraction(frame.duration) * Fraction(base)
-                        yield "frame", (array, time, duration)
+                video = packet.stream.index == self.stream.index
+                self._ends.add(packet, video=video)
+                if video:
+                    for frame in self._decode(packet):
+                        yield "frame", self._frame_item(frame, timestamps)
                 elif packet.dts is not None and packet.size:
                     yield "packet", packet
         except av.FFmpegError as error:
             raise InputError(
                 f"cannot decode {self.path} (corrupt or truncated file?): {_reason(error)}"
             ) from None
+
+    def _decode(self, packet) -> list:
+        """The frames of a video packet; a packet the decoder refuses (a cut or damaged one) is
+        counted and skipped, so the frames around it are still converted (`shortfall`)."""
+        try:
+            frames = packet.decode()
+        except _av().FFmpegError as error:
+            self.undecodable += 1
+            self._decode_error = self._decode_error or _reason(error)
+            return []
+        if frames and not self._seen_frame:
+            self._seen_frame = True
+            self.color = ColorInfo.from_frame(frames[0])
+            self.rotation = int(frames[0].rotation or 0)
+            components = frames[0].format.components
+            self.bits = max(component.bits for component in components)
+            self.has_alpha = any(component.is_alpha for component in components)
+        self.frames_decoded += len(frames)
+        return frames
+
+    def _frame_item(self, frame, timestamps: bool):
+        """A decoded frame as `demux` yields it: the RGB array, or (array, time, duration)."""
+        array = frame.to_ndarray(format="rgb48le" if self.bits > 8 else "rgb24")
+        if not timestamps:
+            return array
+        base = frame.time_base or self.stream.time_base
+        time = duration = None
+        if frame.pts is not None and base:
+            time = Fraction(frame.pts) * Fraction(base)
+            if frame.duration:
+                duration = Fraction(frame.duration) * Fraction(base)
+        return array, time, duration
 
     def close(self) -> None:
         self.container.close()
@@ -442,18 +667,27 @@ def check_video_encoder(codec: str) -> None:
         raise InputError(f"unknown video encoder {codec!r}; try libx264, libx265 or libvpx-vp9")
 
 
-def choose_pixel_format(codec: str, width: int, height: int) -> tuple[str, bool]:
+def choose_pixel_format(codec: str, width: int, height: int, bits: int = 8) -> tuple[str, bool]:
     """Pixel format to encode with, and whether frames must be padded to even sizes.
+
+    ``bits`` over 8 picks the codec's 4:2:0 (odd sizes: 4:4:4) format of that depth, or the
+    nearest deeper or shallower one it has (at least 10 bits), else its 8-bit choice.
 
     Example:
     >>> choose_pixel_format("libx264", 64, 48)
     ('yuv420p', False)
     >>> choose_pixel_format("libx264", 65, 49)
     ('yuv444p', False)
+    >>> choose_pixel_format("libx265", 64, 48, bits=10)
+    ('yuv420p10le', False)
     """
     av = _av()
     formats = [f.name for f in (av.Codec(codec, "w").video_formats or [])]
     even = width % 2 == 0 and height % 2 == 0
+    if bits > 8:
+        deep = _deep_format(formats, bits, even)
+        if deep is not None:
+            return deep, False
     if not formats or ("yuv420p" in formats and even):
         return "yuv420p", not even
     if not even and "yuv444p" in formats:
@@ -461,6 +695,21 @@ def choose_pixel_format(codec: str, width: int, height: int) -> tuple[str, bool]
     chosen = formats[0]
     subsampled = chosen.startswith(("yuv420", "yuvj420", "nv12", "yuv422", "yuvj422"))
     return chosen, subsampled and not even
+
+
+def _deep_format(formats: list[str], bits: int, even: bool) -> str | None:
+    """The codec's planar YUV format of ``bits`` (or the closest of 10 bits or more) with 4:2:0
+    chroma for even sizes and 4:4:4 for odd ones."""
+    chroma = "420" if even else "444"
+    depths = sorted(
+        (
+            int(match.group(1))
+            for name in formats
+            if (match := re.fullmatch(rf"yuv{chroma}p(\d+)le", name))
+        ),
+        key=lambda depth: (depth < bits, abs(depth - bits)),
+    )
+    return f"yuv{chroma}p{depths[0]}le" if depths else None
 
 
 class VideoWriter:
@@ -480,6 +729,8 @@ class VideoWriter:
         target: the final output path when ``path`` is a temporary file (for messages).
         time_base: unit of explicit timestamps (variable frame rate): each `write` then gives
             the frame's ``time`` in seconds. Default: frames are evenly spaced at ``rate``.
+        bits: the source's sample depth; over 8, the deepest format the codec has up to it
+            (frames then come as uint16) and a warning in `warnings` when it has less.
 
     Raises:
         InputError: unknown codec or a container that cannot hold it.
@@ -498,9 +749,11 @@ class VideoWriter:
         start_time: Fraction = Fraction(0),
         target: str | os.PathLike | None = None,
         time_base: Fraction | None = None,
+        bits: int = 8,
     ) -> None:
         av = _av()
         self.path = Path(path)
+        self.bits = bits
         self.time_base = Fraction(time_base) if time_base else None
         # Messages name the file the user asked for, not the temporary file being written.
         self.target = Path(target) if target is not None else self.path
@@ -527,7 +780,13 @@ class VideoWriter:
 
     def _setup(self, av, rate, width, height, codec, crf, source, start_time) -> None:
         self.width, self.height = width, height
-        pix_fmt, self.pad = choose_pixel_format(codec, width, height)
+        pix_fmt, self.pad = choose_pixel_format(codec, width, height, self.bits)
+        kept = max(component.bits for component in av.VideoFormat(pix_fmt).components)
+        if self.bits > 8 and kept < self.bits:
+            self.warnings.append(
+                f"{codec} cannot encode {self.bits}-bit video: reduced to {kept} bits "
+                "(use --codec libx265 or ffv1 to keep the depth)"
+            )
         try:
             self.stream = self.container.add_stream(codec, rate=rate)
         except (av.FFmpegError, ValueError) as error:
@@ -587,14 +846,15 @@ class VideoWriter:
         return _av().FFmpegError
 
     def write(self, frame: np.ndarray, time: Fraction | None = None) -> None:
-        """Encode one ``(height, width, 3)`` uint8 RGB frame as the next output frame.
+        """Encode one ``(height, width, 3)`` RGB frame (uint8, or uint16) as the next output frame.
 
         ``time`` (seconds, with ``time_base``) places it; times must increase.
         """
         av = _av()
         if self.pad:
             frame = np.pad(frame, ((0, self.height % 2), (0, self.width % 2), (0, 0)), mode="edge")
-        video_frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(frame), format="rgb24")
+        rgb = "rgb48le" if frame.dtype == np.uint16 else "rgb24"
+        video_frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(frame), format=rgb)
         video_frame = video_frame.reformat(
             format=self.stream.pix_fmt,
             dst_colorspace=self.color.sws_colorspace,

@@ -33,7 +33,8 @@ def thumbnail(frame: np.ndarray) -> np.ndarray:
     ``THUMBNAIL_SIZE`` pixels (frames smaller than that are used as they are).
 
     Args:
-        frame: ``(height, width, 3)`` uint8 RGB frame.
+        frame: ``(height, width, 3)`` RGB frame, uint8 or uint16 (a 4th channel, alpha, is
+            left out).
 
     Returns:
         ``(h, w)`` float32 array in ``[0, 1]``.
@@ -45,7 +46,8 @@ def thumbnail(frame: np.ndarray) -> np.ndarray:
     height, width = frame.shape[:2]
     block = max(1, min(height, width) // THUMBNAIL_SIZE)
     rows, cols = height // block, width // block
-    luma = frame[: rows * block, : cols * block].astype(np.float32) @ (_LUMA / 255.0)
+    top = float(np.iinfo(frame.dtype).max)
+    luma = frame[: rows * block, : cols * block, :3].astype(np.float32) @ (_LUMA / top)
     return luma.reshape(rows, block, cols, block).mean(axis=(1, 3))
 
 
