@@ -1,8 +1,8 @@
 """Writes the shipped presets' middle frames on the packaged sample clip, the references that
 `tests/test_preset_outputs.py` compares against.
 
-Run it only when a preset's weights change on purpose (a refactor must leave these frames as
-they are): ``KERAS_BACKEND=jax python tests/data/preset_outputs/make_outputs.py``.
+Run it only when what a preset makes changes on purpose (its weights, or a weight-free step; a
+refactor must leave these frames as they are): ``KERAS_BACKEND=jax python tests/data/preset_outputs/make_outputs.py``.
 """
 
 from __future__ import annotations
