@@ -44,11 +44,11 @@ class QuadraticMotion(keras.layers.Layer):
     ``max(S - caution * N, 0) / S``: a shrinkage toward the straight line in the manner of James
     and Stein. If the sides' errors are independent, ``N / 4`` is the part of ``S`` that is
     noise, so ``caution = 1/4`` keeps only the power beyond it; the default, 0.1, keeps more of
-    the bend and was chosen on real video, hand-held and steady. The means are regional because one pixel's disagreement is as noisy
-    as its flows, while a jittering camera or a flickering flame shows over a whole region. A
-    pair with only one real neighbour (``has_prev`` or ``has_next`` 0: the first and last frames
-    of a video, a scene cut) cannot be checked so, and goes straight, as does a pair with none.
-    No weights.
+    the bend and was chosen on real video, hand-held and steady. The means are regional because
+    one pixel's disagreement is as noisy as its flows, while a jittering camera or a flickering
+    flame shows over a whole region. A pair with only one real neighbour (``has_prev`` or
+    ``has_next`` 0: the first and last frames of a video, a scene cut) cannot be checked so, and
+    goes straight, as does a pair with none. No weights.
 
     Args:
         consistency: pixels of disagreement between the two readings of a side at which its
@@ -72,7 +72,8 @@ class QuadraticMotion(keras.layers.Layer):
     acceleration is scaled by ``(8 - 4) / 8 = 1/2``:
 
     >>> d_prev, d_next = 4.0 * keras.ops.ones((1, 8, 8, 2)), 8.0 * keras.ops.ones((1, 8, 8, 2))
-    >>> out0, _ = QuadraticMotion(caution=0.125)(flow0, flow1, d_prev, d_next, time, present, present)
+    >>> layer = QuadraticMotion(caution=0.125)
+    >>> out0, _ = layer(flow0, flow1, d_prev, d_next, time, present, present)
     >>> round(float(keras.ops.convert_to_numpy(out0)[0, 0, 0, 0]), 3)
     -1.875
     """
@@ -131,8 +132,8 @@ class QuadraticMotion(keras.layers.Layer):
         return share * ops.reshape(both, (-1, 1, 1, 1))
 
     def _regional_mean(self, x):
-        """Mean over the square of about ``2 * radius + 4`` pixels around each pixel's cell, made on a
-        grid of 4x4-pixel cells (``radius / 4`` cells each side; the borders count the edge
+        """Mean over the square of about ``2 * radius + 4`` pixels around each pixel's cell, made
+        on a grid of 4x4-pixel cells (``radius / 4`` cells each side; the borders count the edge
         pixels again, and the cells past them as empty): a tenth of the cost of a box filter at
         full resolution, which matters in a video converter."""
         cell, reach = _CELL, self.radius // _CELL
