@@ -1,0 +1,226 @@
+"""ONNX export and the ONNX Runtime converter: the DFT-matrix transforms the export traces, the
+exported graphs of the shipped presets run by ONNX Runtime alone, the cache of exports, errors."""
+
+import os
+import subprocess
+import sys
+import textwrap
+
+import keras
+import numpy as np
+import pytest
+from helpers import randomize, tiny_cascade
+
+from keras_fi.errors import InputError
+from keras_fi.layers.fourier_unit import (
+    irdft3d,
+    irfft3d,
+    rdft3d,
+    spectral_transform,
+)
+
+
+@pytest.mark.multibackend
+@pytest.mark.parametrize("shape", [(2, 2, 6, 5, 3), (1, 4, 7, 8, 2), (1, 2, 9, 11, 4)])
+def test_dft_matrices_match_numpy_fft(shape):
+    """rdft3d is the orthonormal real FFT over (time, height, width) (numpy's), and irdft3d the
+    FFT path's inverse (irfft3d), also on spectra that are not of a real signal, at odd and even
+    sizes."""
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=shape).astype("float32")
+    spectrum = np.fft.rfftn(x, axes=(1, 2, 3), norm="ortho")
+    real, imag = (keras.ops.convert_to_numpy(part) for part in rdft3d(x))
+    np.testing.assert_allclose(real, spectrum.real, atol=2e-5)
+    np.testing.assert_allclose(imag, spectrum.imag, atol=2e-5)
+    # a spectrum no real signal has (imaginary DC and Nyquist bins included)
+    real = rng.normal(size=spectrum.shape).astype("float32")
+    imag = rng.normal(size=spectrum.shape).astype("float32")
+    expected = keras.ops.convert_to_numpy(irfft3d(real, imag, shape[3]))
+    got = keras.ops.convert_to_numpy(irdft3d(real, imag, shape[3]))
+    np.testing.assert_allclose(got, expected, atol=2e-5)
+    np.testing.assert_allclose(  # and it inverts rdft3d
+        keras.ops.convert_to_numpy(irdft3d(*rdft3d(x), shape[3])), x, atol=2e-5
+    )
+
+
+def test_model_traced_with_dft_matrices_gives_the_fft_path_frames():
+    """The whole model (spectral units at 1/16 and in quadrants) with the DFT transforms the
+    ONNX export traces gives the frames of its FFT path."""
+    model = randomize(tiny_cascade(), seed=5)
+    rng = np.random.default_rng(2)
+    inputs = {
+        "frame0": rng.random((2, 37, 50, 3), dtype=np.float32),
+        "frame1": rng.random((2, 37, 50, 3), dtype=np.float32),
+        "time": np.array([0.5, 0.3], np.float32),
+    }
+    fft = keras.ops.convert_to_numpy(model(inputs))
+    with spectral_transform("dft"):
+        dft = keras.ops.convert_to_numpy(model(inputs))
+    blend = (inputs["frame0"] + inputs["frame1"]) / 2
+    assert np.abs(fft - blend).max() > 0.05  # the network does something
+    np.testing.assert_allclose(dft, fft, atol=1e-4)
+    with pytest.raises(ValueError, match="fft"):
+        with spectral_transform("matrix"):
+            pass
+
+
+def test_missing_extra_is_named(monkeypatch, tmp_path):
+    from keras_fi.export import export_onnx
+    from keras_fi.video.onnx_runtime import OnnxInterpolator
+
+    monkeypatch.setitem(sys.modules, "onnxruntime", None)
+    with pytest.raises(InputError, match=r"keras-fi\[onnx\]"):
+        OnnxInterpolator(tmp_path / "model.onnx")
+    monkeypatch.setitem(sys.modules, "tf2onnx", None)
+    with pytest.raises(InputError, match=r"ONNX export needs tf2onnx.*keras-fi\[onnx\]"):
+        export_onnx("cascade_small", tmp_path / "model.onnx")
+
+
+def test_runtime_refuses_other_graphs_and_bad_inputs(tmp_path):
+    onnx = pytest.importorskip("onnx")
+    from onnx import TensorProto, helper
+
+    from keras_fi.video.onnx_runtime import OnnxInterpolator
+
+    with pytest.raises(InputError, match="does not exist"):
+        OnnxInterpolator(tmp_path / "missing.onnx")
+    graph = helper.make_graph(
+        [helper.make_node("Identity", ["x"], ["frame"])],
+        "other",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [None])],
+        [helper.make_tensor_value_info("frame", TensorProto.FLOAT, [None])],
+    )
+    other = tmp_path / "other.onnx"
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), other)
+    with pytest.raises(InputError, match="not a keras-fi export"):
+        OnnxInterpolator(other)
+
+
+def test_cache_key_follows_the_weights_and_the_architecture():
+    from keras_fi.video.onnx_runtime import preset_fingerprint
+
+    model = tiny_cascade()
+    name, first = preset_fingerprint(model)
+    assert preset_fingerprint(model) == (name, first)
+    model.weights[0].assign(model.weights[0] + 1.0)
+    assert preset_fingerprint(model)[1] != first
+    assert preset_fingerprint(tiny_cascade(refinement=None))[1] != first
+    shipped = preset_fingerprint("cascade_small")
+    assert shipped[0] == "cascade_small"
+    assert shipped[1] != preset_fingerprint("cascade_small_4f")[1]
+
+
+# The comparison runs where only ONNX Runtime and numpy are imported: what a user serving the
+# file has.
+_RUN_ONNX = textwrap.dedent(
+    """
+    import sys
+    import numpy as np
+    import onnxruntime
+    session = onnxruntime.InferenceSession(sys.argv[1], providers=["CPUExecutionProvider"])
+    cases = np.load(sys.argv[2])
+    names = [node.name for node in session.get_inputs()]
+    outputs = {}
+    for case in sorted({key.split("/")[0] for key in cases.files}):
+        feeds = {name: cases[f"{case}/{name}"] for name in names}
+        (outputs[case],) = session.run(["frame"], feeds)
+    np.savez(sys.argv[3], **outputs)
+    print(sorted(names), sorted(sys.modules.keys() & {"keras", "tensorflow", "jax", "torch"}))
+    """
+)
+
+
+def _uint8(frames):
+    return np.floor(np.clip(frames, 0.0, 1.0) * 255.0 + 0.5).astype(np.int16)
+
+
+@pytest.fixture(scope="module")
+def real_frames():
+    from helpers import real_pair_uint8
+
+    truth, frame0 = real_pair_uint8()
+    return np.concatenate([frame0, truth]).astype(np.float32) / 255.0  # 4 real 201x255 frames
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("preset", ["cascade_small", "cascade_small_4f"])
+def test_exported_preset_matches_keras_in_onnx_runtime(preset, real_frames, tmp_path):
+    """The shipped presets exported to ONNX give, in a process with only onnxruntime and numpy,
+    the Keras model's frames within 1 grey level: two sizes (one padded in the graph), two times,
+    a batch of two, four frames for the four-frame preset."""
+    from keras_fi.export import export_onnx
+    from keras_fi.models import FourierInterpolator
+
+    path = export_onnx(preset, tmp_path / f"{preset}.onnx")
+    model = FourierInterpolator.from_preset(preset)
+    names = ["frame0", "frame1", "time"]
+    if model.context_frames == 4:
+        names += ["frame_prev", "frame_next"]
+    cases, expected = {}, {}
+    for case, (height, width) in enumerate([(128, 160), (201, 255)]):
+        crop = real_frames[:, :height, :width]
+        # two pairs: frames 0 -> 2 and 1 -> 3 (real motion), neighbours the other frames
+        inputs = {
+            "frame0": crop[[0, 1]],
+            "frame1": crop[[2, 3]],
+            "time": np.array([0.5, 0.3] if case else [0.3, 0.5], np.float32),
+            "frame_prev": crop[[3, 2]],
+            "frame_next": crop[[1, 0]],
+        }
+        inputs = {name: inputs[name] for name in names}
+        expected[f"c{case}"] = np.asarray(model.predict_on_batch(inputs))
+        cases.update({f"c{case}/{name}": value for name, value in inputs.items()})
+    np.savez(tmp_path / "cases.npz", **cases)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            _RUN_ONNX,
+            str(path),
+            str(tmp_path / "cases.npz"),
+            str(tmp_path / "out.npz"),
+        ],  # fmt: skip
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": ""},
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip() == f"{sorted(names)} []"
+    outputs = np.load(tmp_path / "out.npz")
+    for case, frames in expected.items():
+        assert outputs[case].shape == frames.shape
+        difference = np.abs(_uint8(outputs[case]) - _uint8(frames))
+        assert difference.max() <= 1, (case, difference.max(), (difference > 0).mean())
+
+
+@pytest.mark.slow
+def test_cli_exports_and_converts_with_onnx_runtime(tmp_path, tiny_preset):
+    """``keras-fi export --format onnx`` writes the file; ``interpolate --runtime onnx`` exports
+    into the cache once, then reuses it, and makes the frames of the exported file."""
+    from PIL import Image
+
+    from keras_fi.cli import console_main
+    from keras_fi.video.onnx_runtime import OnnxInterpolator
+
+    onnx_file = tmp_path / "tiny.onnx"
+    assert (
+        console_main(["export", str(onnx_file), "--preset", tiny_preset, "--format", "onnx"]) == 0
+    )
+    rng = np.random.default_rng(0)
+    frames = [rng.integers(0, 256, (40, 52, 3), dtype=np.uint8) for _ in range(2)]
+    for index, frame in enumerate(frames):
+        Image.fromarray(frame).save(tmp_path / f"{index}.png")
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache")}
+    command = [sys.executable, "-m", "keras_fi", "interpolate", str(tmp_path / "0.png"),
+               str(tmp_path / "1.png"), "-o", str(tmp_path / "mid.png"), "--runtime", "onnx",
+               "--preset", tiny_preset, "--overwrite"]  # fmt: skip
+    for _ in range(2):
+        result = subprocess.run(command, capture_output=True, text=True, env=env)
+        assert result.returncode == 0, result.stderr[-2000:]
+    cached = list((tmp_path / "cache" / "keras_fi" / "onnx").glob("*.onnx"))
+    assert len(cached) == 1 and cached[0].read_bytes() == onnx_file.read_bytes()
+    expected = OnnxInterpolator(onnx_file).interpolate_batch(
+        frames[0][None] / np.float32(255), frames[1][None] / np.float32(255), np.array([0.5])
+    )
+    got = np.asarray(Image.open(tmp_path / "mid.png"))
+    assert np.abs(got.astype(int) - _uint8(expected[0])).max() == 0
