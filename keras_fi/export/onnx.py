@@ -34,6 +34,10 @@ from keras_fi.optional import require, tensorflow
 
 # ONNX opset of the exported graph (ONNX Runtime 1.17 and later run it).
 OPSET = 17
+# tf2onnx copies the whole graph before each of its optimizer passes when this is TRUE (its
+# default), so that a failing pass can be undone: most of an export's time (minutes) for this
+# graph of thousands of nodes. Off, a failing pass fails the export instead.
+_CATCH_ERRORS = "TF2ONNX_CATCH_ERRORS"
 
 
 def export_onnx(model_or_preset, path, overwrite: bool = False) -> Path:
@@ -77,6 +81,7 @@ def _export_in_child(model_or_preset, target: Path, scratch: str) -> None:
         preset.save_to_preset(preset_dir)
         preset = preset_dir
     env = {**os.environ, "KERAS_BACKEND": "tensorflow", "TF_CPP_MIN_LOG_LEVEL": "2"}
+    env.setdefault(_CATCH_ERRORS, "FALSE")
     result = subprocess.run(
         [sys.executable, "-m", "keras_fi.export.onnx", str(preset), str(target)],
         env=env,
@@ -98,6 +103,7 @@ def input_names(context_frames: int) -> list[str]:
 
 def _export_here(model_or_preset, target: Path) -> None:
     tf = tensorflow("ONNX export")
+    os.environ.setdefault(_CATCH_ERRORS, "FALSE")
     tf2onnx = require("tf2onnx", "ONNX export")
 
     from keras_fi.layers.fourier_unit import spectral_transform
