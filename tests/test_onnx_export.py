@@ -16,8 +16,8 @@ from keras_fi.layers.fourier_unit import (
     irdft3d,
     irfft3d,
     rdft3d,
-    spectral_transform,
 )
+from keras_fi.layers.portable import portable_graph
 
 
 @pytest.mark.multibackend
@@ -43,9 +43,9 @@ def test_dft_matrices_match_numpy_fft(shape):
     )
 
 
-def test_model_traced_with_dft_matrices_gives_the_fft_path_frames():
-    """The whole model (spectral units at 1/16 and in quadrants) with the DFT transforms the
-    ONNX export traces gives the frames of its FFT path."""
+def test_model_traced_for_export_gives_the_usual_frames():
+    """The whole model traced as the ONNX export traces it (spectral units, full-frame and in
+    quadrants, as DFT matrices; warps as row gathers) gives the frames of its usual ops."""
     model = randomize(tiny_cascade(), seed=5)
     rng = np.random.default_rng(2)
     inputs = {
@@ -54,14 +54,11 @@ def test_model_traced_with_dft_matrices_gives_the_fft_path_frames():
         "time": np.array([0.5, 0.3], np.float32),
     }
     fft = keras.ops.convert_to_numpy(model(inputs))
-    with spectral_transform("dft"):
+    with portable_graph():
         dft = keras.ops.convert_to_numpy(model(inputs))
     blend = (inputs["frame0"] + inputs["frame1"]) / 2
     assert np.abs(fft - blend).max() > 0.05  # the network does something
     np.testing.assert_allclose(dft, fft, atol=1e-4)
-    with pytest.raises(ValueError, match="fft"):
-        with spectral_transform("matrix"):
-            pass
 
 
 def test_missing_extra_is_named(monkeypatch, tmp_path):
@@ -224,3 +221,17 @@ def test_cli_exports_and_converts_with_onnx_runtime(tmp_path, tiny_preset):
     )
     got = np.asarray(Image.open(tmp_path / "mid.png"))
     assert np.abs(got.astype(int) - _uint8(expected[0])).max() == 0
+
+
+@pytest.mark.parametrize("interpolation", ["bilinear", "bicubic"])
+def test_warp_traced_for_export_samples_the_same_pixels(interpolation):
+    from keras_fi.layers.warping import backward_warp
+
+    rng = np.random.default_rng(4)
+    image = rng.random((2, 9, 13, 5), dtype=np.float32)
+    flow = rng.normal(0, 4, (2, 9, 13, 2)).astype("float32")  # some samples leave the frame
+    usual = keras.ops.convert_to_numpy(backward_warp(image, flow, interpolation))
+    with portable_graph():
+        portable = keras.ops.convert_to_numpy(backward_warp(image, flow, interpolation))
+    np.testing.assert_allclose(portable, usual, atol=1e-6)
+    assert np.abs(usual - image).max() > 0.1

@@ -4,9 +4,9 @@ The graph is traced on the **TensorFlow backend** (in this process when it alrea
 TensorFlow, otherwise in a child process with ``KERAS_BACKEND=tensorflow``, as
 :mod:`keras_fi.export.saved_model` does) and converted by ``tf2onnx``. ONNX converters have no form
 for the complex FFT ops (tf2onnx converts an ``RFFT`` only when its sole consumer is a magnitude),
-so the spectral units are traced as products with DFT matrices
-(:func:`keras_fi.layers.fourier_unit.spectral_transform`): same weights, the same numbers to
-float32 rounding. The reflection padding to the network's size multiple is in the graph.
+so the model is traced inside :func:`keras_fi.layers.portable.portable_graph`: the spectral units
+as products with DFT matrices, the warps as plain row gathers (fast in ONNX Runtime). Same
+weights, the same numbers to float32 rounding. The reflection padding to the network's size multiple is in the graph.
 
 Inputs (float32, frames in [0, 1], channels RGB):
 - ``frame0``, ``frame1``: (batch, height, width, 3), any batch and size, both the same shape;
@@ -106,7 +106,7 @@ def _export_here(model_or_preset, target: Path) -> None:
     os.environ.setdefault(_CATCH_ERRORS, "FALSE")
     tf2onnx = require("tf2onnx", "ONNX export")
 
-    from keras_fi.layers.fourier_unit import spectral_transform
+    from keras_fi.layers.portable import portable_graph
     from keras_fi.models import FourierInterpolator
 
     model = (
@@ -126,7 +126,7 @@ def _export_here(model_or_preset, target: Path) -> None:
     def interpolate(*inputs):
         return {"frame": model(dict(zip(names, inputs)), training=False)}
 
-    with spectral_transform("dft"):  # the converter traces the function inside
+    with portable_graph():  # the converter traces the function inside
         proto, _ = tf2onnx.convert.from_function(
             interpolate, input_signature=specs, opset=OPSET, output_path=None
         )

@@ -8,13 +8,13 @@ over time is exactly their sum and their difference.
 
 from __future__ import annotations
 
-import contextlib
 import math
 
 import keras
 from keras import ops
 
 from keras_fi.layers.normalization import make_activation, make_normalization
+from keras_fi.layers.portable import is_portable
 
 
 def rfft3d(x):
@@ -62,7 +62,7 @@ def rdft3d(x):
 
     Same transform, same layout, numbers equal to float32 rounding. It needs only matrix products
     and elementwise ops, so graphs without FFT ops (ONNX) can express it at sizes known only at
-    run time; at the coarse sizes the spectral units run at it costs about what the FFT does.
+    run time (:func:`keras_fi.layers.portable.portable_graph` selects it).
     """
     x = ops.cast(x, "float32")
     shape = ops.shape(x)
@@ -156,33 +156,6 @@ def _inverse_real_dft(real, imag, length):
     )
 
 
-# How the spectral units transform: "fft" (the FFT ops, the default) or "dft" (matrix products).
-_TRANSFORMS = {"fft": (rfft3d, irfft3d), "dft": (rdft3d, irdft3d)}
-_transform = "fft"
-
-
-@contextlib.contextmanager
-def spectral_transform(kind: str):
-    """Within the block, spectral units trace their transforms as ``kind``: "fft" or "dft".
-
-    The ONNX exporter traces the model with "dft" (:func:`rdft3d`), since ONNX converters have no
-    form for the FFT ops; the weights and the numbers stay the same.
-
-    Example:
-    >>> with spectral_transform("dft"):
-    ...     FourierUnit3D(filters=8)(keras.random.normal((1, 2, 6, 5, 4))).shape
-    (1, 2, 6, 5, 8)
-    """
-    global _transform
-    if kind not in _TRANSFORMS:
-        raise ValueError(f"spectral transform must be one of {sorted(_TRANSFORMS)}, got {kind!r}")
-    previous, _transform = _transform, kind
-    try:
-        yield
-    finally:
-        _transform = previous
-
-
 @keras.saving.register_keras_serializable(package="keras_fi")
 class FourierUnit3D(keras.layers.Layer):
     """Global spectral convolution over (time, height, width).
@@ -239,7 +212,8 @@ class FourierUnit3D(keras.layers.Layer):
 
     def call(self, inputs, training=None):
         width = ops.shape(inputs)[3]
-        forward, inverse = _TRANSFORMS[_transform]
+        # DFT matrices in a graph for a converter without FFT ops (keras_fi.layers.portable)
+        forward, inverse = (rdft3d, irdft3d) if is_portable() else (rfft3d, irfft3d)
         real, imag = forward(inputs)
         spectrum = ops.concatenate([real, imag], axis=-1)
         spectrum = self.spectral_conv(ops.cast(spectrum, self.compute_dtype))
