@@ -181,16 +181,17 @@ def worker(
         frames = _sequence(width, height, stream)
         frame0, frame1 = frames[0], frames[1]
         extra["stream_frames"] = stream
-    if method == "model" and runtime == "onnx":
-        path = _onnx_file(preset, overrides)
-        start = time.perf_counter()
-        model = _OnnxModel(path)
-        load_ms = (time.perf_counter() - start) * 1000.0
-        extra = {"preset": preset, "runtime": runtime, "load_ms": load_ms}
-    elif method == "model":
-        model, trained = _load_model(preset, overrides)
-        extra = {"preset": preset, "trained_weights": trained, "parameters": model.count_params()}
-        extra["runtime"] = runtime
+    if method == "model":
+        if runtime == "onnx":
+            path = _onnx_file(preset, overrides)
+            start = time.perf_counter()
+            model = _OnnxModel(path)
+            load_ms = (time.perf_counter() - start) * 1000.0
+            extra = {"preset": preset, "runtime": runtime, "load_ms": load_ms}
+        else:
+            model, trained = _load_model(preset, overrides)
+            extra = {"preset": preset, "trained_weights": trained}
+            extra.update(parameters=model.count_params(), runtime=runtime)
         if overrides:
             extra["model"] = overrides
         x0, x1 = frame0.astype(np.float32) / 255.0, frame1.astype(np.float32) / 255.0
@@ -407,9 +408,10 @@ def main(argv: list[str] | None = None) -> int:
                     if row["device_peak_mb"] is None
                     else f", device {row['device_peak_mb']:.0f} MB"
                 )
+                load = f", load {row['load_ms']:.0f} ms" if "load_ms" in row else ""
                 print(
-                    f"{label:<24} {size:>10} {row['ms']:9.1f} ms (first {row['first_ms']:.0f} ms)"
-                    f"  peak +{row['peak_extra_mb']:.0f} MB RSS{device}"
+                    f"{label:<24} {size:>10} {row['ms']:9.1f} ms (first {row['first_ms']:.0f} ms"
+                    f"{load})  peak +{row['peak_extra_mb']:.0f} MB RSS{device}"
                 )
             row["label"] = label
             rows.append(row)
