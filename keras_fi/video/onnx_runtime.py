@@ -120,6 +120,13 @@ class OnnxInterpolator:
         """The cached export of ``preset`` (see `cached_export`), exported first if needed."""
         return cls(cached_export(preset), **kwargs)
 
+    def interpolate(self, frame0, frame1, time=0.5, two_pass: bool = False, context=None):
+        """Interpolates between numpy frames, as :meth:`FourierInterpolator.interpolate` does
+        (uint8 or float frames, one time or a list, ``two_pass``, ``context``)."""
+        from keras_fi.models.fourier_interpolator.inference import InferenceMixin
+
+        return InferenceMixin.interpolate(self, frame0, frame1, time, two_pass, context)
+
     def interpolate_batch(self, frame0, frame1, time, context=None) -> np.ndarray:
         """float32 (B, H, W, 3) in [0, 1] and time (B,) → float32 (B, H, W, 3) in [0, 1].
 
