@@ -235,3 +235,19 @@ def test_warp_traced_for_export_samples_the_same_pixels(interpolation):
         portable = keras.ops.convert_to_numpy(backward_warp(image, flow, interpolation))
     np.testing.assert_allclose(portable, usual, atol=1e-6)
     assert np.abs(usual - image).max() > 0.1
+
+
+def test_cli_refuses_unknown_runtime_and_format_in_one_line(tmp_path, capsys):
+    from keras_fi.cli import console_main
+
+    pair = [str(tmp_path / "a.png"), str(tmp_path / "b.png")]
+    for argv, message in (
+        (["interpolate", *pair, "-o", str(tmp_path / "m.png"), "--runtime", "trt"],
+         "invalid --runtime 'trt': expected one of jax, onnx"),
+        (["export", str(tmp_path / "m.onnx"), "--format", "tflite"],
+         "invalid --format 'tflite': expected one of saved_model, onnx"),
+    ):  # fmt: skip
+        with pytest.raises(SystemExit) as exit_:
+            console_main(argv)
+        error = capsys.readouterr().err.strip()
+        assert exit_.value.code == 2 and error.count("\n") == 0 and message in error
