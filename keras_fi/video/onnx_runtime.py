@@ -8,7 +8,8 @@ every pair.
 
 `cached_export` keeps the exported file in the user's cache (``$XDG_CACHE_HOME/keras_fi/onnx``,
 by default ``~/.cache/keras_fi/onnx``, beside the JAX compilation cache), named by the preset, the
-package version and a hash of the preset's files, so a changed preset is exported again.
+package version and a hash of the preset's files and of the code that builds the graph (layers,
+models, exporter), so a changed preset or model code is exported again.
 """
 
 from __future__ import annotations
@@ -36,10 +37,16 @@ def cache_folder() -> Path:
 
 def preset_fingerprint(preset) -> tuple[str, str]:
     """(a name for files, a hash) of a preset name, a preset directory or a FourierInterpolator:
-    the hash covers the architecture and the weights, so any change gives a new one."""
+    the hash covers the architecture, the weights and the source of ``keras_fi.layers``,
+    ``keras_fi.models`` and ``keras_fi.export``, so any change gives a new one."""
     import keras_fi
 
     digest = hashlib.sha256(keras_fi.__version__.encode())
+    # The code that makes the graph: an edited layer or exporter (same version) exports again.
+    package = Path(keras_fi.__file__).parent
+    for folder in ("layers", "models", "export"):
+        for source in sorted((package / folder).rglob("*.py")):
+            digest.update(source.read_bytes())
     if isinstance(preset, (str, os.PathLike)):
         from keras_fi.models.preset_utils import resolve_preset
 
