@@ -200,9 +200,9 @@ def test_cli_exports_and_converts_with_onnx_runtime(tmp_path, tiny_preset):
     from keras_fi.video.onnx_runtime import OnnxInterpolator
 
     onnx_file = tmp_path / "tiny.onnx"
-    assert (
-        console_main(["export", str(onnx_file), "--preset", tiny_preset, "--format", "onnx"]) == 0
-    )
+    with pytest.raises(SystemExit) as exit_:
+        console_main(["export", str(onnx_file), "--preset", tiny_preset, "--format", "onnx"])
+    assert exit_.value.code == 0 and onnx_file.is_file()
     rng = np.random.default_rng(0)
     frames = [rng.integers(0, 256, (40, 52, 3), dtype=np.uint8) for _ in range(2)]
     for index, frame in enumerate(frames):
