@@ -47,7 +47,7 @@ def run(*args, env=None) -> int:
     return subprocess.call([str(a) for a in args], cwd=ROOT, env=env)
 
 
-def setup(extras: str = "dev,eval", with_torch: bool = True) -> None:
+def setup(extras: str = "dev,eval,onnx", with_torch: bool = True) -> None:
     if sys.version_info < (3, 10):  # noqa: UP036 - tasks.py may be started by an older Python
         sys.exit(f"keras_fi needs Python >= 3.10, this is {sys.version.split()[0]}.")
     stamp = VENV / ".keras_fi-installed"

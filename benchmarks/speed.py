@@ -31,6 +31,11 @@ Usage:
     python benchmarks/speed.py --methods linear,dis  # baselines only
     python benchmarks/speed.py --preset cascade_small --methods model --model '{"scale": 1.0}'
     python benchmarks/speed.py --preset cascade_small_4f --sizes 640x480 --stream 8
+    python benchmarks/speed.py --sizes 640x480 --runtime jax,onnx   # Keras on JAX, ONNX Runtime
+
+``--runtime onnx`` runs the preset's ONNX export (:mod:`keras_fi.export.onnx`, made once before
+the runs and cached; not timed) in ONNX Runtime, through the converter's ``interpolate_batch``;
+``load_ms`` is the time to open the session, before the first call.
 """
 
 from __future__ import annotations
@@ -110,6 +115,40 @@ def _stream_call(model, frames):
     return call
 
 
+def _onnx_file(preset: str, overrides: dict | None = None):
+    """The cached ONNX export of the preset (with ``overrides``), exported first if needed."""
+    from keras_fi.video.onnx_runtime import cached_export
+
+    if overrides:
+        return cached_export(_load_model(preset, overrides)[0])
+    return cached_export(preset)
+
+
+class _OnnxModel:
+    """An ONNX Runtime session with the ``interpolate`` that the worker times (uint8 frames
+    out, as the Keras model's)."""
+
+    def __init__(self, path):
+        from keras_fi.video.onnx_runtime import OnnxInterpolator
+
+        self.runtime = OnnxInterpolator(path)
+        self.context_frames = self.runtime.context_frames
+
+    def interpolate_batch(self, frame0, frame1, time, context=None):
+        return self.runtime.interpolate_batch(frame0, frame1, time, context=context)
+
+    def interpolate(self, frame0, frame1, time=0.5, two_pass=False, context=None):
+        import numpy as np
+
+        if two_pass:
+            raise SystemExit("--two-pass is not measured with --runtime onnx")
+        context = None if context is None else tuple(frame[None] for frame in context)
+        out = self.runtime.interpolate_batch(
+            frame0[None], frame1[None], np.full((1,), time, np.float32), context=context
+        )
+        return np.floor(out[0] * 255.0 + 0.5).astype(np.uint8)
+
+
 def _load_model(preset: str, overrides: dict | None = None):
     from keras_fi.errors import PresetError
     from keras_fi.models import FourierInterpolator
@@ -130,6 +169,7 @@ def worker(
     budget: float,
     overrides: dict | None = None,
     stream: int = 0,
+    runtime: str = "jax",
 ):
     """Measure one (method, size) in this process; print one JSON line."""
     import numpy as np
@@ -142,8 +182,16 @@ def worker(
         frame0, frame1 = frames[0], frames[1]
         extra["stream_frames"] = stream
     if method == "model":
-        model, trained = _load_model(preset, overrides)
-        extra = {"preset": preset, "trained_weights": trained, "parameters": model.count_params()}
+        if runtime == "onnx":
+            path = _onnx_file(preset, overrides)
+            start = time.perf_counter()
+            model = _OnnxModel(path)
+            load_ms = (time.perf_counter() - start) * 1000.0
+            extra = {"preset": preset, "runtime": runtime, "load_ms": load_ms}
+        else:
+            model, trained = _load_model(preset, overrides)
+            extra = {"preset": preset, "trained_weights": trained}
+            extra.update(parameters=model.count_params(), runtime=runtime)
         if overrides:
             extra["model"] = overrides
         x0, x1 = frame0.astype(np.float32) / 255.0, frame1.astype(np.float32) / 255.0
@@ -278,6 +326,12 @@ def main(argv: list[str] | None = None) -> int:
         "interpolate does (per interpolated frame; a four-frame model gets the neighbours and "
         "reuses each pair's motion) instead of one pair",
     )
+    parser.add_argument(
+        "--runtime",
+        default="jax",
+        help="comma list of runtimes for the model: jax (the Keras model on KERAS_BACKEND), "
+        "onnx (its ONNX export in ONNX Runtime)",
+    )
     parser.add_argument("--repeats", type=int, default=10, help="timed calls per size (max)")
     parser.add_argument("--budget", type=float, default=30.0, help="seconds per size, after 3 runs")
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results"), help="output folder")
@@ -296,6 +350,7 @@ def main(argv: list[str] | None = None) -> int:
             args.budget,
             json.loads(args.model),
             args.stream,
+            args.runtime,
         )
         return 0
 
@@ -310,9 +365,18 @@ def main(argv: list[str] | None = None) -> int:
     if "model" in methods and preset is None:
         notes.append("no --preset and no keras_fi.DEFAULT_PRESET in this install: model skipped")
         methods.remove("model")
+    runtimes = [r.strip() for r in args.runtime.split(",") if r.strip()]
+    if set(runtimes) - {"jax", "onnx"} or not runtimes:
+        parser.error(f"--runtime takes jax and/or onnx, got {args.runtime!r}")
+    if "model" in methods and "onnx" in runtimes:
+        print("exporting the preset to ONNX (once, cached; not timed)", file=sys.stderr)
+        _onnx_file(str(preset), json.loads(args.model))
+    runs = [(m, r) for m in methods for r in (runtimes if m == "model" else ["jax"])]
     rows = []
-    for method in methods:
+    for method, runtime in runs:
         label = f"preset {preset}" if method == "model" else method
+        if method == "model" and runtimes != ["jax"]:
+            label += f" [{runtime}]"
         if method == "model" and json.loads(args.model):
             label += f" {args.model}"
         if args.two_pass:
@@ -330,6 +394,7 @@ def main(argv: list[str] | None = None) -> int:
                 command += ["--model", args.model]
             if args.stream:
                 command += ["--stream", str(args.stream)]
+            command += ["--runtime", runtime]
             done = subprocess.run(command, capture_output=True, text=True, cwd=ROOT)
             lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
             if done.returncode != 0 or not lines:
@@ -343,9 +408,10 @@ def main(argv: list[str] | None = None) -> int:
                     if row["device_peak_mb"] is None
                     else f", device {row['device_peak_mb']:.0f} MB"
                 )
+                load = f", load {row['load_ms']:.0f} ms" if "load_ms" in row else ""
                 print(
-                    f"{label:<24} {size:>10} {row['ms']:9.1f} ms (first {row['first_ms']:.0f} ms)"
-                    f"  peak +{row['peak_extra_mb']:.0f} MB RSS{device}"
+                    f"{label:<24} {size:>10} {row['ms']:9.1f} ms (first {row['first_ms']:.0f} ms"
+                    f"{load})  peak +{row['peak_extra_mb']:.0f} MB RSS{device}"
                 )
             row["label"] = label
             rows.append(row)

@@ -1,4 +1,5 @@
-"""Optional dependencies: TensorFlow and TensorFlow Datasets come with ``keras-fi[tf]``.
+"""Optional dependencies: TensorFlow and TensorFlow Datasets come with ``keras-fi[tf]``, ONNX
+export and ONNX Runtime with ``keras-fi[onnx]``.
 
 The base install leaves TensorFlow to the user, so that an existing build (``tensorflow``,
 ``tensorflow-cpu``, ``tensorflow[and-cuda]``) is never replaced. The features that need it (the
@@ -16,6 +17,9 @@ import sys
 _INSTALL = {
     "tensorflow": "pip install 'keras-fi[tf]' (or any TensorFlow build: tensorflow, tensorflow-cpu)",
     "tensorflow_datasets": "pip install tensorflow-datasets (included in keras-fi[tf])",
+    "onnxruntime": "pip install 'keras-fi[onnx]'",
+    "tf2onnx": "pip install 'keras-fi[onnx]' (the export also needs TensorFlow: keras-fi[tf])",
+    "onnx": "pip install 'keras-fi[onnx]'",
 }
 
 

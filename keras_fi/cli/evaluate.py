@@ -6,7 +6,12 @@ import argparse
 import os
 from pathlib import Path
 
-from keras_fi.cli.interpolate import add_scale_argument, model_argument
+from keras_fi.cli.interpolate import (
+    add_runtime_argument,
+    add_scale_argument,
+    model_argument,
+    runtime_model,
+)
 from keras_fi.errors import InputError
 from keras_fi.evaluation.layouts import LAYOUTS
 
@@ -58,6 +63,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
         help="evaluate a baseline instead: linear blend, or OpenCV DIS optical flow (eval extra)",
     )
     add_scale_argument(parser)
+    add_runtime_argument(parser)
     parser.add_argument("--json", metavar="OUT.json", help="write the result (all numbers) as JSON")
     parser.add_argument(
         "--images",
@@ -116,7 +122,8 @@ def run(args: argparse.Namespace) -> int:
                 f"septuplets: sequences/ + sep_testlist.txt); {args.path} has none"
             )
 
-    model, label = model_argument(args), None
+    model = runtime_model(args) if args.method is None else model_argument(args)
+    label = None
     if args.method is None and has_context and protocol != "two-frame":
         # the protocol follows the model: load it here, once for both protocols
         model, label = _load(model)

@@ -83,6 +83,38 @@ def model_argument(args: argparse.Namespace):
     return FourierInterpolator.from_preset(str(preset), scale=scale)
 
 
+RUNTIMES = ("jax", "onnx")
+
+
+def add_runtime_argument(parser: argparse.ArgumentParser) -> None:
+    """``--runtime``: the Keras model (on its backend, JAX by default) or its ONNX export."""
+    parser.add_argument(
+        "--runtime",
+        default="jax",
+        help="jax (default: the Keras model, on KERAS_BACKEND) or onnx (the preset exported to "
+        "ONNX once, cached, run by ONNX Runtime; needs keras-fi[onnx])",
+    )
+
+
+def runtime_model(args: argparse.Namespace):
+    """What ``--preset``, ``--scale`` and ``--runtime`` name: a preset or model for the Keras
+    runtime, an :class:`~keras_fi.video.onnx_runtime.OnnxInterpolator` for ONNX Runtime."""
+    if args.runtime not in RUNTIMES:
+        raise InputError(
+            f"invalid --runtime {args.runtime!r}: expected one of {', '.join(RUNTIMES)}"
+        )
+    model = model_argument(args)
+    if args.runtime == "jax":
+        return model
+    import keras_fi
+    from keras_fi.video.onnx_runtime import OnnxInterpolator, cached_export
+
+    model = model if model is not None else keras_fi.DEFAULT_PRESET
+    if not getattr(args, "quiet", False):
+        print("loading the ONNX export (exported once per preset: minutes)", file=sys.stderr)
+    return OnnxInterpolator(cached_export(model))
+
+
 def add_parser(subparsers) -> argparse.ArgumentParser:
     """Register the ``interpolate`` subcommand."""
     from keras_fi.video.scene import DEFAULT_SCENE_THRESHOLD
@@ -128,6 +160,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         help="preset name or preset folder (default: keras_fi.DEFAULT_PRESET)",
     )
     add_scale_argument(parser)
+    add_runtime_argument(parser)
     parser.add_argument(
         "--batch-size",
         default=None,
@@ -176,7 +209,7 @@ def run(args: argparse.Namespace) -> int:
         setattr(args, name, _integer(args, name))
     args.scene_threshold = _number(args, "scene_threshold")
     inputs = args.inputs
-    model = model_argument(args)
+    model = runtime_model(args)
     if len(inputs) > 2:
         raise InputError(f"expected one video/folder or two images, got {len(inputs)} inputs")
     if len(inputs) == 2:

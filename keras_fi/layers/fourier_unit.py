@@ -8,10 +8,13 @@ over time is exactly their sum and their difference.
 
 from __future__ import annotations
 
+import math
+
 import keras
 from keras import ops
 
 from keras_fi.layers.normalization import make_activation, make_normalization
+from keras_fi.layers.portable import is_portable
 
 
 def rfft3d(x):
@@ -52,6 +55,105 @@ def irfft3d(real, imag, width):
     x = ops.irfft((real, imag), fft_length=width)
     scale = ops.sqrt(ops.cast(shape[1] * shape[2] * width, "float32"))
     return ops.transpose(x, (0, 2, 3, 4, 1)) * scale
+
+
+def rdft3d(x):
+    """:func:`rfft3d` written as products with DFT matrices (cosines and sines of the lengths).
+
+    Same transform, same layout, numbers equal to float32 rounding. It needs only matrix products
+    and elementwise ops, so graphs without FFT ops (ONNX) can express it at sizes known only at
+    run time (:func:`keras_fi.layers.portable.portable_graph` selects it).
+    """
+    x = ops.cast(x, "float32")
+    shape = ops.shape(x)
+    # (batch, channels, time, height, width): the real DFT over width first.
+    real, imag = _real_dft(ops.transpose(x, (0, 4, 1, 2, 3)))
+    # (batch, channels, time, width_r, height): over height.
+    real, imag = _complex_dft(
+        ops.transpose(real, (0, 1, 2, 4, 3)), ops.transpose(imag, (0, 1, 2, 4, 3))
+    )
+    # (batch, channels, width_r, height, time): over time.
+    real, imag = _complex_dft(
+        ops.transpose(real, (0, 1, 3, 4, 2)), ops.transpose(imag, (0, 1, 3, 4, 2))
+    )
+    scale = ops.rsqrt(ops.cast(shape[1] * shape[2] * shape[3], "float32"))
+    # back to (batch, time, height, width_r, channels)
+    real = ops.transpose(real, (0, 4, 3, 2, 1)) * scale
+    imag = ops.transpose(imag, (0, 4, 3, 2, 1)) * scale
+    return real, imag
+
+
+def irdft3d(real, imag, width):
+    """:func:`irfft3d` written as products with DFT matrices (see :func:`rdft3d`)."""
+    shape = ops.shape(real)
+    # (batch, channels, width_r, height, time): the inverse over time first.
+    real = ops.transpose(ops.cast(real, "float32"), (0, 4, 3, 2, 1))
+    imag = ops.transpose(ops.cast(imag, "float32"), (0, 4, 3, 2, 1))
+    real, imag = _complex_dft(real, imag, inverse=True)
+    # (batch, channels, width_r, time, height): over height.
+    real, imag = _complex_dft(
+        ops.transpose(real, (0, 1, 2, 4, 3)), ops.transpose(imag, (0, 1, 2, 4, 3)), inverse=True
+    )
+    # (batch, channels, time, height, width_r): complex to real over width.
+    x = _inverse_real_dft(
+        ops.transpose(real, (0, 1, 3, 4, 2)), ops.transpose(imag, (0, 1, 3, 4, 2)), width
+    )
+    scale = ops.rsqrt(ops.cast(shape[1] * shape[2] * width, "float32"))
+    return ops.transpose(x, (0, 2, 3, 4, 1)) * scale
+
+
+def _dft_angles(rows, columns, length):
+    """(rows, columns) float32 angles 2π (r c mod length) / length.
+
+    The product is reduced modulo the length in integers, so the angles stay in [0, 2π) and keep
+    float32's precision at any size.
+    """
+    row = ops.cast(ops.arange(rows), "int32")
+    column = ops.cast(ops.arange(columns), "int32")
+    turns = ops.mod(row[:, None] * column[None, :], length)
+    return ops.cast(turns, "float32") * (2.0 * math.pi / ops.cast(length, "float32"))
+
+
+def _matmul_last(x, matrix):
+    """``x @ matrix`` over x's last axis, as one 2-D product."""
+    shape = ops.shape(x)
+    out = ops.matmul(ops.reshape(x, (-1, shape[-1])), matrix)
+    return ops.reshape(out, (*shape[:-1], ops.shape(matrix)[1]))
+
+
+def _real_dft(x):
+    """Unnormalised real DFT over the last axis: (real, imag), each (..., length // 2 + 1)."""
+    length = ops.shape(x)[-1]
+    angles = _dft_angles(length, length // 2 + 1, length)
+    return _matmul_last(x, ops.cos(angles)), _matmul_last(x, -ops.sin(angles))
+
+
+def _complex_dft(real, imag, inverse=False):
+    """Unnormalised complex DFT (or inverse DFT) over the last axis of real + i imag."""
+    length = ops.shape(real)[-1]
+    angles = _dft_angles(length, length, length)
+    cos, sin = ops.cos(angles), ops.sin(angles)
+    if not inverse:
+        sin = -sin
+    # (real + i imag) @ (cos + i sin)
+    return (
+        _matmul_last(real, cos) - _matmul_last(imag, sin),
+        _matmul_last(real, sin) + _matmul_last(imag, cos),
+    )
+
+
+def _inverse_real_dft(real, imag, length):
+    """Unnormalised inverse of :func:`_real_dft` to ``length`` samples (numpy's irfft times the
+    length): the bins between DC and Nyquist count twice, for their mirror images, and the
+    imaginary parts of DC and Nyquist are ignored (their sines are 0)."""
+    bins = ops.shape(real)[-1]
+    angles = _dft_angles(bins, length, length)
+    index = ops.arange(bins)
+    mirrored = ops.logical_and(index > 0, 2 * index != length)
+    weight = ops.where(mirrored, 2.0, 1.0)[:, None]
+    return _matmul_last(real, weight * ops.cos(angles)) - _matmul_last(
+        imag, weight * ops.sin(angles)
+    )
 
 
 @keras.saving.register_keras_serializable(package="keras_fi")
@@ -110,14 +212,16 @@ class FourierUnit3D(keras.layers.Layer):
 
     def call(self, inputs, training=None):
         width = ops.shape(inputs)[3]
-        real, imag = rfft3d(inputs)
+        # DFT matrices in a graph for a converter without FFT ops (keras_fi.layers.portable)
+        forward, inverse = (rdft3d, irdft3d) if is_portable() else (rfft3d, irfft3d)
+        real, imag = forward(inputs)
         spectrum = ops.concatenate([real, imag], axis=-1)
         spectrum = self.spectral_conv(ops.cast(spectrum, self.compute_dtype))
         if self.norm is not None:
             spectrum = self.norm(spectrum, training=training)
         spectrum = self.act(spectrum)
         real, imag = ops.split(ops.cast(spectrum, "float32"), 2, axis=-1)
-        return ops.cast(irfft3d(real, imag, width), self.compute_dtype)
+        return ops.cast(inverse(real, imag, width), self.compute_dtype)
 
     def compute_output_shape(self, input_shape):
         return (*input_shape[:-1], self.filters)

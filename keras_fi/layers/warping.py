@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from keras import ops
 
+from keras_fi.layers.portable import is_portable
+
 INTERPOLATIONS = ("bilinear", "bicubic")
 
 
@@ -51,8 +53,14 @@ def backward_warp(image, flow, interpolation: str = "bilinear"):
     y0i = ops.cast(y0, "int32")
 
     flat = ops.reshape(ops.cast(image, "float32"), (batch, -1, channels))
+    if is_portable():  # pixel rows of the flattened batch: one plain gather in ONNX
+        pixels = ops.reshape(flat, (-1, channels))
+        first = ops.reshape(ops.arange(batch, dtype="int32") * (height * width), (-1, 1, 1))
 
     def gather(yi, xi):
+        if is_portable():
+            index = ops.reshape(first + yi * width + xi, (-1,))
+            return ops.reshape(ops.take(pixels, index, axis=0), (batch, height, width, channels))
         index = ops.reshape(yi * width + xi, (batch, -1, 1))
         index = ops.broadcast_to(index, (batch, ops.shape(index)[1], channels))
         return ops.reshape(

@@ -16,8 +16,16 @@ def pad_to_multiple(frames, multiple: int):
         if height % multiple == 0 and width % multiple == 0:
             return frames  # nothing to pad: skip the gathers (6 ms at 640x480 on a CPU)
     shape = ops.shape(frames)
-    frames = ops.take(frames, reflect_indices(shape[1], (-shape[1]) % multiple), axis=1)
-    return ops.take(frames, reflect_indices(shape[2], (-shape[2]) % multiple), axis=2)
+    frames = ops.take(frames, reflect_indices(shape[1], _pad_length(shape[1], multiple)), axis=1)
+    return ops.take(frames, reflect_indices(shape[2], _pad_length(shape[2], multiple)), axis=2)
+
+
+def _pad_length(size, multiple: int):
+    """Rows (or columns) that make ``size`` a multiple of ``multiple``. Written with positive
+    operands only: ONNX converters turn an integer floor modulo into ``x - (x / y) * y`` with a
+    division that truncates, wrong for a negative ``x`` (``(-size) % multiple`` padded a
+    201-row frame by -9 rows)."""
+    return (multiple - size % multiple) % multiple
 
 
 def reflect_indices(size, pad):
