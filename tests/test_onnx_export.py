@@ -140,9 +140,12 @@ def real_frames():
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("preset", ["cascade_small", "cascade_small_4f"])
+# cascade_small_4f's graph holds every part of cascade_small's (and the neighbours); a shipped
+# preset's export takes minutes, so the heavy tier exports this one (cascade_small passed too when
+# the test was written) and the CLI test below exports a two-frame model.
+@pytest.mark.parametrize("preset", ["cascade_small_4f"])
 def test_exported_preset_matches_keras_in_onnx_runtime(preset, real_frames, tmp_path):
-    """The shipped presets exported to ONNX give, in a process with only onnxruntime and numpy,
+    """A shipped preset exported to ONNX gives, in a process with only onnxruntime and numpy,
     the Keras model's frames within 1 grey level: two sizes (one padded in the graph), two times,
     a batch of two, four frames for the four-frame preset."""
     from keras_fi.export import export_onnx
