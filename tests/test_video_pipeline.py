@@ -27,7 +27,12 @@ from keras_fi.video.pipeline import DECODE_QUEUE_SIZE, ENCODE_QUEUE_SIZE
 
 
 def pipeline_threads() -> list[str]:
-    return [t.name for t in threading.enumerate() if t.name.startswith("keras-fi-")]
+    # the pipeline's own threads; the CLI's signal watchdog lives as long as its process
+    return [
+        t.name
+        for t in threading.enumerate()
+        if t.name.startswith("keras-fi-") and t.name != "keras-fi-signals"
+    ]
 
 
 @pytest.fixture(scope="module")

@@ -55,8 +55,18 @@ class Terminated(KeyboardInterrupt):
     """SIGTERM (``kill``, ``timeout``), raised like Ctrl-C so temporary files are removed."""
 
 
+_terminated = threading.Event()
+
+
 def _raise_terminated(signum, frame):
+    _terminated.set()
     raise Terminated()
+
+
+def _signal_seen() -> int | None:
+    """The SIGTERM or SIGINT this command got, if any (a library may have turned its exception
+    into an error of its own while unwinding, e.g. a weights file whose reading it cut short)."""
+    return signal.SIGTERM if _terminated.is_set() else interrupts.received()
 
 
 def console_main(argv: list[str] | None = None) -> None:
@@ -107,6 +117,9 @@ def _run(args) -> int:
             enable_compilation_cache()  # the second run at a frame size skips compiling
         return int(args.func(args) or 0)
     except (KerasFIError, FileNotFoundError, FileExistsError, IsADirectoryError) as error:
+        signum = _signal_seen()
+        if signum is not None:  # the signal cut a step short and the step reported that
+            return _interrupted(args.command, signum)
         print(f"keras-fi {args.command}: error: {error}", file=sys.stderr)
         return 2
     except Terminated:
@@ -114,7 +127,7 @@ def _run(args) -> int:
     except KeyboardInterrupt:
         return _interrupted(args.command, signal.SIGINT)
     except Exception:
-        signum = interrupts.received()
+        signum = _signal_seen()
         if signum is None:
             raise
         # A library turned the signal's exception into its own while unwinding: still a signal.
