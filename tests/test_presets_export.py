@@ -67,6 +67,29 @@ def test_shipped_preset_loads_the_weights_of_its_file(name):
     assert all(key(weight) in in_file for weight in model.get_weights())
 
 
+def test_loading_a_preset_draws_no_random_initial_values(tmp_path, monkeypatch):
+    """A preset's weights are loaded over variables that were never drawn: no random initializer
+    runs (on JAX each draw compiles a program, most of a cold load), and the model is the one
+    built the slow way, weight for weight."""
+    from keras.src.backend import random as backend_random
+
+    model = trained_like_tiny()
+    model.save_to_preset(tmp_path / "preset")
+    drawn = []
+    for name in ("uniform", "normal", "truncated_normal"):
+        original = getattr(backend_random, name)
+        monkeypatch.setattr(
+            backend_random, name, lambda *a, _f=original, **k: drawn.append(1) or _f(*a, **k)
+        )
+    reloaded = FourierInterpolator.from_preset(str(tmp_path / "preset"))
+    assert drawn == []
+    for mine, theirs in zip(reloaded.weights, model.weights, strict=True):
+        np.testing.assert_array_equal(np.asarray(mine), np.asarray(theirs))
+    # the check sees draws where there are some: an untrained build draws its weights
+    FourierInterpolator.from_preset("tiny", load_weights=False)
+    assert drawn
+
+
 def test_save_to_preset_round_trip_is_bit_identical(tmp_path):
     model = trained_like_tiny()
     frame0, frame1 = frames((37, 50, 3))

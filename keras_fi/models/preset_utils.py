@@ -8,6 +8,7 @@ resolved only when the optional ``huggingface_hub`` package is installed.
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import json
 import os
@@ -19,6 +20,7 @@ from keras_fi.atomic_write import atomic_write
 from keras_fi.errors import PresetError
 from keras_fi.models.fourier_interpolator.presets import ARCHITECTURES, RETIRED
 from keras_fi.models.fourier_interpolator.saved_configs import upgrade_config
+from keras_fi.models.skip_initializers import initializers_skipped
 from keras_fi.version import __version__
 
 CONFIG_FILE = "config.json"
@@ -114,13 +116,16 @@ def load_preset(cls, preset: str, load_weights: bool = True, **kwargs):
     # that names the retired part, before Keras wraps it in its own.
     config = upgrade_config({**serialized["config"], **kwargs})
     serialized = {**serialized, "config": config}
-    try:
-        model = keras.saving.deserialize_keras_object(serialized)
-    except Exception as error:  # noqa: BLE001 - any failure here means a bad config.json
-        raise PresetError(
-            f"{directory / CONFIG_FILE} is not a valid model config: {error}"
-        ) from error
-    model.build()
+    # Weights that are loaded next need no random initial values (drawing them compiles a
+    # program per shape on JAX: most of a cold load).
+    with initializers_skipped() if load_weights else contextlib.nullcontext():
+        try:
+            model = keras.saving.deserialize_keras_object(serialized)
+        except Exception as error:  # noqa: BLE001 - any failure here means a bad config.json
+            raise PresetError(
+                f"{directory / CONFIG_FILE} is not a valid model config: {error}"
+            ) from error
+        model.build()
     if load_weights:
         try:
             model.load_weights(str(directory / WEIGHTS_FILE))
