@@ -109,6 +109,21 @@ def decode(path: Path) -> list[np.ndarray]:
         return [frame.to_ndarray(format="rgb24") for frame in container.decode(video=0)]
 
 
+def encode_video_frames(container, stream, frames, source_format: str = "rgb24", convert=None):
+    """Encodes ``(pts, array)`` pairs into ``stream`` of the open PyAV ``container`` and flushes
+    the encoder; ``convert`` maps each ``av.VideoFrame`` first (e.g. to a deeper pixel format)."""
+    import av
+
+    for pts, array in frames:
+        video_frame = av.VideoFrame.from_ndarray(array, format=source_format)
+        video_frame = convert(video_frame) if convert else video_frame
+        video_frame.pts = pts
+        for packet in stream.encode(video_frame):
+            container.mux(packet)
+    for packet in stream.encode(None):
+        container.mux(packet)
+
+
 def write_frames(folder: Path, frames, suffix: str = ".png") -> Path:
     """A folder of numbered frames (PNG, or the format ``suffix`` names, e.g. ``".jpg"``)."""
     from keras_fi.video import io as video_io

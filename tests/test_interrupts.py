@@ -12,15 +12,14 @@ import pytest
 # A process that writes a temporary, then sits in one native call of many seconds (an SVD in
 # LAPACK, which never returns to Python to run a signal handler).
 CHILD = """
-import os, signal, sys, numpy as np
+import contextlib, os, signal, sys, numpy as np
 from keras_fi.atomic_write import atomic_write
 from keras_fi.cli import interrupts
 signal.signal(signal.SIGTERM, signal.default_int_handler)  # as the CLI: an exception, not death
-if sys.argv[2] == "watchdog":
-    interrupts.install_watchdog("test")
 matrix = np.random.default_rng(0).normal(size=(2500, 2500))
+watching = interrupts.watchdog("test") if sys.argv[2] == "watchdog" else contextlib.nullcontext()
 try:
-    with atomic_write(sys.argv[1]) as temporary:
+    with watching, atomic_write(sys.argv[1]) as temporary:
         temporary.write_bytes(b"partial")
         print("busy", flush=True)
         np.linalg.svd(matrix)
@@ -60,3 +59,20 @@ def test_without_the_watchdog_the_same_signal_waits_for_the_native_call(tmp_path
     """The control: the same child without the watchdog outlives the grace period."""
     code, took, _ = _run(tmp_path, "none", signal.SIGINT)
     assert code != 0 and took > 2.0, (code, took)
+
+
+def test_a_command_run_in_process_leaves_no_watchdog_behind(capsys):
+    """``main(..., watchdog=True)`` called from Python (a test, a notebook) ends its watchdog
+    thread and gives back the wake-up descriptor it replaced."""
+    import threading
+
+    from keras_fi.cli.main import main
+
+    before = signal.set_wakeup_fd(-1)
+    signal.set_wakeup_fd(before)
+    assert main(["presets"], watchdog=True) == 0
+    assert "keras-fi-signals" not in [thread.name for thread in threading.enumerate()]
+    after = signal.set_wakeup_fd(-1)
+    signal.set_wakeup_fd(after)
+    assert after == before
+    capsys.readouterr()

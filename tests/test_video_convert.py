@@ -18,6 +18,7 @@ from time import sleep
 import av
 import numpy as np
 import pytest
+from helpers import encode_video_frames
 from PIL import Image
 
 from keras_fi.errors import InputError
@@ -61,11 +62,6 @@ def write_video(
         if audio:
             sound = container.add_stream("aac", rate=AUDIO_RATE)
             sound.layout = "mono"
-        for index, frame in enumerate(frames):
-            video_frame = av.VideoFrame.from_ndarray(frame, format="rgb24")
-            video_frame.pts = index
-            for packet in video.encode(video_frame):
-                container.mux(packet)
         if audio:
             samples = round(AUDIO_RATE * len(frames) / fps)
             wave = 0.3 * np.sin(2 * np.pi * 440 * np.arange(samples) / AUDIO_RATE)
@@ -75,8 +71,7 @@ def write_video(
             audio_frame.sample_rate, audio_frame.pts = AUDIO_RATE, 0
             for packet in [*sound.encode(audio_frame), *sound.encode(None)]:
                 container.mux(packet)
-        for packet in video.encode(None):
-            container.mux(packet)
+        encode_video_frames(container, video, enumerate(frames))
     return path
 
 

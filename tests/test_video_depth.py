@@ -12,6 +12,7 @@ from pathlib import Path
 import av
 import numpy as np
 import pytest
+from helpers import encode_video_frames
 from PIL import Image
 from test_video_convert import moving_frames
 
@@ -29,15 +30,11 @@ def ten_bit_video(path: Path, count: int = 6) -> Path:
         stream.codec_context.options = {"x265-params": "log-level=error"}
         context = stream.codec_context
         context.color_primaries, context.color_trc, context.colorspace = BT2020, PQ, BT2020_MATRIX
-        for index, frame in enumerate(moving_frames(count)):
-            deep = frame.astype(np.uint16) * 257
-            video_frame = av.VideoFrame.from_ndarray(deep, format="rgb48le")
-            video_frame = video_frame.reformat(format="yuv420p10le", dst_colorspace="bt2020")
-            video_frame.pts = index
-            for packet in stream.encode(video_frame):
-                container.mux(packet)
-        for packet in stream.encode(None):
-            container.mux(packet)
+        deep = [frame.astype(np.uint16) * 257 for frame in moving_frames(count)]
+        encode_video_frames(
+            container, stream, enumerate(deep), "rgb48le",
+            lambda frame: frame.reformat(format="yuv420p10le", dst_colorspace="bt2020"),
+        )  # fmt: skip
     return path
 
 

@@ -18,6 +18,7 @@ from pathlib import Path
 import av
 import numpy as np
 import pytest
+from helpers import encode_video_frames
 from PIL import Image
 from test_video_convert import moving_frames, read_video, write_video
 
@@ -33,13 +34,7 @@ def faststart_video(path: Path, frames: list[np.ndarray], fps: int = 25) -> Path
     with av.open(str(path), "w", options={"movflags": "faststart"}) as container:
         stream = container.add_stream("libx264", rate=fps)
         stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
-        for index, frame in enumerate(frames):
-            video_frame = av.VideoFrame.from_ndarray(frame, format="rgb24")
-            video_frame.pts = index
-            for packet in stream.encode(video_frame):
-                container.mux(packet)
-        for packet in stream.encode(None):
-            container.mux(packet)
+        encode_video_frames(container, stream, enumerate(frames))
     return path
 
 
@@ -110,15 +105,12 @@ def dropped_frames_avi(path: Path, count: int = 30) -> Path:
     with av.open(str(path), "w") as container:
         stream = container.add_stream("mjpeg", rate=25)
         stream.width, stream.height, stream.pix_fmt = 64, 48, "yuvj420p"
-        for index in range(count):
-            if index % 4 in (2, 3) and index < count - 1:  # the last frame is kept
-                continue
-            video_frame = av.VideoFrame.from_ndarray(frames[index], format="rgb24")
-            video_frame.pts = index
-            for packet in stream.encode(video_frame):
-                container.mux(packet)
-        for packet in stream.encode(None):
-            container.mux(packet)
+        kept = [
+            (index, frames[index])
+            for index in range(count)
+            if index % 4 not in (2, 3) or index == count - 1  # the last frame is kept
+        ]
+        encode_video_frames(container, stream, kept)
     return path
 
 

@@ -27,12 +27,7 @@ from keras_fi.video.pipeline import DECODE_QUEUE_SIZE, ENCODE_QUEUE_SIZE
 
 
 def pipeline_threads() -> list[str]:
-    # the pipeline's own threads; the CLI's signal watchdog lives as long as its process
-    return [
-        t.name
-        for t in threading.enumerate()
-        if t.name.startswith("keras-fi-") and t.name != "keras-fi-signals"
-    ]
+    return [t.name for t in threading.enumerate() if t.name.startswith("keras-fi-")]
 
 
 @pytest.fixture(scope="module")

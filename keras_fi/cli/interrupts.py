@@ -10,6 +10,7 @@ the process with the signal's exit code (130 for SIGINT, 143 for SIGTERM).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import sys
@@ -32,17 +33,29 @@ def exit_code(signum: int) -> int:
     return 128 + int(signum)
 
 
-def install_watchdog(command: str) -> None:
-    """Starts the watchdog for this process (main thread only; a no-op elsewhere)."""
+@contextlib.contextmanager
+def watchdog(command: str):
+    """Runs the watchdog for the block (main thread only; elsewhere it does nothing). On leaving,
+    the previous wake-up descriptor is restored and the watchdog thread ends, so a command run
+    in-process (``main([...], watchdog=True)``) leaves nothing behind."""
     if threading.current_thread() is not threading.main_thread():
+        yield
         return
+    _received.clear()
+    _done.clear()
     read_end, write_end = os.pipe()
     os.set_blocking(write_end, False)
-    signal.set_wakeup_fd(write_end, warn_on_full_buffer=False)
+    previous = signal.set_wakeup_fd(write_end, warn_on_full_buffer=False)
     watcher = threading.Thread(
         target=_watch, args=(read_end, command), name="keras-fi-signals", daemon=True
     )
     watcher.start()
+    try:
+        yield
+    finally:
+        signal.set_wakeup_fd(previous)
+        os.close(write_end)  # the watcher reads end-of-file and returns
+        watcher.join(GRACE_SECONDS + 1)
 
 
 def received() -> int | None:
@@ -56,17 +69,20 @@ def handled() -> None:
 
 
 def _watch(read_end: int, command: str) -> None:
-    while True:
-        data = os.read(read_end, 1)
-        if not data:
-            return
-        signum = data[0]
-        if signum not in NAMES:
-            continue
-        _received.append(signum)
-        if _done.wait(GRACE_SECONDS):
-            return
-        _exit_now(signum, command)
+    try:
+        while True:
+            data = os.read(read_end, 1)
+            if not data:
+                return
+            signum = data[0]
+            if signum not in NAMES:
+                continue
+            _received.append(signum)
+            if _done.wait(GRACE_SECONDS):
+                return
+            _exit_now(signum, command)
+    finally:
+        os.close(read_end)
 
 
 def _exit_now(signum: int, command: str) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import os
 import signal
@@ -93,13 +94,12 @@ def main(argv: list[str] | None = None, *, watchdog: bool = False) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 0
-    if watchdog:
-        interrupts.install_watchdog(args.command)
     previous = None
     if threading.current_thread() is threading.main_thread():
         previous = signal.signal(signal.SIGTERM, _raise_terminated)
     try:
-        return _run(args)
+        with interrupts.watchdog(args.command) if watchdog else contextlib.nullcontext():
+            return _run(args)
     finally:
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
