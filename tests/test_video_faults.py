@@ -224,8 +224,8 @@ def assert_ends_cleanly(process, signum, folder: Path, limit: float = 2.0) -> No
 
 def test_ctrl_c_while_the_model_loads_ends_within_two_seconds(short_clip, tmp_path):
     """The model is loaded after the output's temporary is created: a SIGINT then arrives while
-    the main thread is inside Keras/XLA (the shipped preset, compiled cold: no compilation cache),
-    which does not return to Python for seconds."""
+    the main thread loads the shipped preset or compiles its first call cold (no compilation
+    cache), inside Keras/XLA, which does not return to Python for seconds."""
     cold = {"JAX_COMPILATION_CACHE_DIR": "", "KERAS_FI_COMPILATION_CACHE": "off"}
     process = start_conversion(short_clip, tmp_path / "out.mp4", "cascade_small", env=cold)
     wait_for_temporary(process, tmp_path)
