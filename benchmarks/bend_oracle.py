@@ -56,7 +56,7 @@ def psnr(sum_squared: float, count: int) -> float:
     return float(10 * np.log10(255.0**2 / max(sum_squared / count, 1e-10)))
 
 
-def score_window(models: dict, triplet, shares: list[str], tiles: list[int]) -> dict:
+def score_window(models: dict, triplet, shares, tiles: list[int]) -> dict:
     from keras_fi.video.io import read_image
 
     frame0, truth, frame1 = (read_image(p) for p in (triplet.frame0, triplet.gt, triplet.frame1))
@@ -106,13 +106,13 @@ def main() -> None:
     from keras_fi.evaluation.machine import describe_machine, describe_machine_line
     from keras_fi.models import FourierInterpolator
 
-    shares = [f"share {float(s):g}" for s in args.shares.split(",")]
+    shares = {f"share {float(s):g}": float(s) for s in args.shares.split(",")}
     tiles = [int(t) for t in args.tiles.split(",")]
     models = {"rule": FourierInterpolator.from_preset(args.preset)}
     if not getattr(models["rule"], "quadratic_motion", False):
         parser.error(f"{args.preset} does not bend its motion (quadratic_motion is off)")
-    for key in shares:
-        models[key] = constant_share(FourierInterpolator.from_preset(args.preset), float(key[6:]))
+    for key, share in shares.items():
+        models[key] = constant_share(FourierInterpolator.from_preset(args.preset), share)
     machine = describe_machine()
     result = {"preset": args.preset, "machine": machine, "sets": {}}
     lines = [f"`{args.preset}`; machine: {describe_machine_line(machine)}.", ""]

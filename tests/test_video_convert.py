@@ -62,7 +62,6 @@ def write_video(
         if audio:
             sound = container.add_stream("aac", rate=AUDIO_RATE)
             sound.layout = "mono"
-        if audio:
             samples = round(AUDIO_RATE * len(frames) / fps)
             wave = 0.3 * np.sin(2 * np.pi * 440 * np.arange(samples) / AUDIO_RATE)
             audio_frame = av.AudioFrame.from_ndarray(

@@ -96,6 +96,7 @@ def main(argv: list[str] | None = None, *, watchdog: bool = False) -> int:
         return 0
     previous = None
     if threading.current_thread() is threading.main_thread():
+        _terminated.clear()  # an earlier in-process command's SIGTERM is not this one's
         previous = signal.signal(signal.SIGTERM, _raise_terminated)
     try:
         with interrupts.watchdog(args.command) if watchdog else contextlib.nullcontext():
